@@ -1,0 +1,338 @@
+"""The Starlette application: POST /graphql (JSON), GraphiQL in development, /healthz."""
+
+import logging
+import re
+import uuid
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, GraphQLSyntaxError
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from graph.auth import Unauthenticated, bearer_token, identity_from_token
+from graph.context import Context
+from graph.schema import ClienteleSchema, build_schema
+from models.accounts import get_or_create_user, roles_of
+from models.db import make_engine
+from models.migrate import pending_migration_message
+from models.settings import Settings, get_settings
+from policies import AccessScope, Authorizer
+
+log = logging.getLogger("clientele.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+QUERIES_ONLY = (OperationType.QUERY,)
+QUERIES_AND_MUTATIONS = (OperationType.QUERY, OperationType.MUTATION)
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+class JSONBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_body(message: str, code: str, request_id: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self, *, schema: ClienteleSchema, engine: Engine, authorizer: Authorizer, settings: Settings
+    ):
+        self.schema = schema
+        self.engine = engine
+        self.authorizer = authorizer
+        self.settings = settings
+
+    async def handle(self, request: Request) -> Response:
+        request_id = request.state.request_id
+        if request.method == "GET":
+            params, failure = self._from_query_string(request, request_id)
+            allowed = QUERIES_ONLY
+        else:
+            params, failure = await self._from_body(request, request_id)
+            allowed = QUERIES_AND_MUTATIONS
+        if failure is not None:
+            return failure
+        try:
+            email = identity_from_token(
+                bearer_token(request.headers.get("authorization")), self.settings
+            )
+        except Unauthenticated as refusal:
+            return JSONBody(
+                error_body(str(refusal), "UNAUTHENTICATED", request_id),
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            status, body = await run_in_threadpool(
+                self.execute, email=email, params=params, allowed=allowed, request_id=request_id
+            )
+        except OperationalError:
+            log.exception("request %s: database unavailable", request_id)
+            return JSONBody(
+                error_body("The database is unavailable; try again.", "UNAVAILABLE", request_id),
+                status_code=503,
+            )
+        return JSONBody(body, status_code=status)
+
+    # -------------------------------------------------------------- reading the request
+
+    def _from_query_string(self, request: Request, request_id: str):
+        query = request.query_params.get("query")
+        if query is None:
+            if not self.settings.production and "text/html" in request.headers.get("accept", ""):
+                return None, HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            return None, JSONBody(
+                error_body("Send a GraphQL query.", "BAD_REQUEST", request_id), status_code=400
+            )
+        variables = request.query_params.get("variables")
+        try:
+            decoded = orjson.loads(variables) if variables else None
+        except orjson.JSONDecodeError:
+            decoded = []
+        if decoded is not None and not isinstance(decoded, dict):
+            return None, JSONBody(
+                error_body("`variables` must be a JSON object.", "BAD_REQUEST", request_id),
+                status_code=400,
+            )
+        return {
+            "query": query,
+            "variables": decoded,
+            "operationName": request.query_params.get("operationName"),
+        }, None
+
+    async def _from_body(self, request: Request, request_id: str):
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return None, JSONBody(
+                error_body(
+                    "POST requests must be application/json.", "UNSUPPORTED_MEDIA_TYPE", request_id
+                ),
+                status_code=415,
+            )
+        declared = request.headers.get("content-length")
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.settings.max_body_bytes
+        ):
+            return None, self._too_large(request_id)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.settings.max_body_bytes:
+                return None, self._too_large(request_id)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None, JSONBody(
+                error_body("The body is not valid JSON.", "BAD_REQUEST", request_id),
+                status_code=400,
+            )
+        if isinstance(payload, list):
+            return None, JSONBody(
+                error_body(
+                    "Batched operations are not supported; send one operation per request.",
+                    "BATCHING_NOT_SUPPORTED",
+                    request_id,
+                ),
+                status_code=400,
+            )
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("query"), str)
+            or not isinstance(payload.get("variables") or {}, dict)
+            or not isinstance(payload.get("operationName") or "", str)
+        ):
+            return None, JSONBody(
+                error_body(
+                    'Send {"query": string, "variables"?: object, "operationName"?: string}.',
+                    "BAD_REQUEST",
+                    request_id,
+                ),
+                status_code=400,
+            )
+        return payload, None
+
+    def _too_large(self, request_id: str) -> Response:
+        return JSONBody(
+            error_body(
+                f"The request body exceeds {self.settings.max_body_bytes} bytes.",
+                "PAYLOAD_TOO_LARGE",
+                request_id,
+            ),
+            status_code=413,
+        )
+
+    # -------------------------------------------------------------- executing
+
+    def execute(
+        self, *, email: str, params: dict, allowed, request_id: str
+    ) -> tuple[int, dict[str, Any]]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            viewer = self._sign_in(session, email)
+            held = roles_of(session=session, user_id=viewer.id)  # type: ignore[arg-type]
+            scope = AccessScope.build(
+                authorizer=self.authorizer,
+                user_id=viewer.id,
+                held=[(h.role.value, h.workgroup_id) for h in held],
+            )
+            context = Context(
+                session=session,
+                viewer=viewer,
+                scope=scope,
+                settings=self.settings,
+                request_id=request_id,
+            )
+            try:
+                result = self.schema.execute_sync(
+                    params["query"],
+                    variable_values=params.get("variables"),
+                    context_value=context,
+                    operation_name=params.get("operationName"),
+                    allowed_operation_types=allowed,
+                )
+            except InvalidOperationTypeError:
+                return 405, error_body(
+                    "Mutations are only accepted over POST.", "METHOD_NOT_ALLOWED", request_id
+                )
+            except (MissingQueryError, CannotGetOperationTypeError) as error:
+                message = (
+                    error.as_http_error_reason()
+                    if isinstance(error, CannotGetOperationTypeError)
+                    else "Send a GraphQL query."
+                )
+                return 400, error_body(message, "BAD_REQUEST", request_id)
+            finally:
+                session.rollback()
+        body: dict[str, Any] = {"data": result.data}
+        status = 200
+        if result.errors:
+            body["errors"] = [self._format_error(e, request_id) for e in result.errors]
+            if result.data is None and all(not e.path for e in result.errors):
+                status = 400  # the document was refused before execution
+        return status, body
+
+    def _sign_in(self, session: Session, email: str):
+        """The viewer's user row; created on first sign-in."""
+        try:
+            user = get_or_create_user(session=session, email=email)
+            session.commit()
+        except IntegrityError:  # another request created it at the same moment
+            session.rollback()
+            user = get_or_create_user(session=session, email=email)
+        return user
+
+    def _format_error(self, error: GraphQLError, request_id: str) -> dict[str, Any]:
+        original = error.original_error
+        if original is not None and not isinstance(original, GraphQLError):
+            log_message = "Unexpected error." if self.settings.production else str(error)
+            formatted: dict[str, Any] = {"message": log_message}
+            if error.locations:
+                formatted["locations"] = [loc._asdict() for loc in error.locations]
+            if error.path:
+                formatted["path"] = error.path
+            formatted["extensions"] = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+            return formatted
+        formatted = error.formatted
+        extensions = dict(formatted.get("extensions") or {})
+        if "code" not in extensions:
+            extensions["code"] = (
+                "GRAPHQL_PARSE_FAILED"
+                if isinstance(error, GraphQLSyntaxError)
+                else "GRAPHQL_VALIDATION_FAILED"
+                if not error.path
+                else "BAD_USER_INPUT"
+            )
+        formatted["extensions"] = extensions
+        return formatted
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the client's X-Request-ID if sane) and echoes it back."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    authorizer: Authorizer | None = None,
+    check_migrations: bool = True,
+) -> Starlette:
+    settings = settings or get_settings()
+    problems = settings.problems()
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    engine = engine or make_engine(settings.database_url)
+    if check_migrations:
+        pending = pending_migration_message(engine)
+        if pending:
+            raise ConfigurationError(pending)
+    endpoint = GraphQLEndpoint(
+        schema=build_schema(settings),
+        engine=engine,
+        authorizer=authorizer or Authorizer.from_files(),
+        settings=settings,
+    )
+
+    async def healthz(request: Request) -> Response:
+        try:
+            await run_in_threadpool(_ping, engine)
+        except OperationalError:
+            return JSONBody({"status": "unavailable"}, status_code=503)
+        return JSONBody({"status": "ok"})
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.state.endpoint = endpoint
+    return app
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

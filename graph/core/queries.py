@@ -1,0 +1,22 @@
+import strawberry
+from strawberry.types import Info
+
+from graph.core.types import Node
+from graph.customers.queries import customer_by_id
+from graph.ids import decode_id
+from graph.workgroups.queries import workgroup_by_id
+
+# How `node(id:)` fetches each type: through the same visibility as every other path.
+_FETCHERS = {
+    "Customer": lambda info, id: customer_by_id(info.context, id),
+    "Workgroup": workgroup_by_id,
+}
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any object by its global id; null if absent or not visible.")
+    def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        decoded = decode_id(id)
+        fetch = _FETCHERS.get(decoded[0]) if decoded else None
+        return fetch(info, id) if fetch else None

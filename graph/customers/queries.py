@@ -1,0 +1,116 @@
+"""Reading customers: the list with its filters, and one by id."""
+
+import strawberry
+from sqlmodel import Session
+from strawberry.types import Info
+
+from graph.context import Context
+from graph.customers.types import Customer
+from graph.customers.types import CustomerSort as CustomerSortType
+from graph.customers.types import CustomerStatus as CustomerStatusType
+from graph.errors import BadUserInput
+from graph.ids import decode_pk
+from graph.pagination import Connection, Page, connection
+from models.customers import (
+    CustomerFilter,
+    CustomerSort,
+    count_customers,
+    get_customer,
+    list_customers,
+)
+from models.enums import CustomerStatus
+
+SEARCH_MAX = 200
+TAG_MAX = 100
+
+
+def customer_page(
+    context: Context,
+    *,
+    workgroup_id: int | None,
+    search: str | None,
+    status: CustomerStatus | None,
+    sort: CustomerSort,
+    tag: str | None,
+    first: int,
+    after: str | None,
+) -> Connection:
+    page = Page.from_args(first, after, context.settings.max_page_size)
+    if search is not None and len(search) > SEARCH_MAX:
+        raise BadUserInput(f"`search` has at most {SEARCH_MAX} characters.", argument="search")
+    if tag is not None and len(tag) > TAG_MAX:
+        raise BadUserInput(f"`tag` has at most {TAG_MAX} characters.", argument="tag")
+    spec = CustomerFilter(
+        workgroup_id=workgroup_id,
+        search=search,
+        status=CustomerStatus(status.value) if status is not None else None,
+        tag=tag,
+    )
+    session: Session = context.session
+    visible = context.scope.visible("Customer")
+    rows = list_customers(
+        session=session,
+        visible=visible,
+        spec=spec,
+        sort=CustomerSort(sort.value),
+        offset=page.offset,
+        limit=page.limit + 1,
+    )
+    context.loaders.workgroups.want(row.workgroup_id for row in rows)
+    context.loaders.customer_tags.want(row.id for row in rows)
+    return connection(
+        rows, page, lambda: count_customers(session=session, visible=visible, spec=spec)
+    )
+
+
+def customer_by_id(context: Context, global_id: str):
+    pk = decode_pk(global_id, "Customer")
+    if pk is None:
+        return None
+    return get_customer(
+        session=context.session, visible=context.scope.visible("Customer"), customer_id=pk
+    )
+
+
+# An id that does not decode to a workgroup matches no workgroup, like any unknown id.
+NO_WORKGROUP = -1
+
+
+def workgroup_filter(global_id: str | None) -> int | None:
+    if global_id is None:
+        return None
+    pk = decode_pk(global_id, "Workgroup")
+    return NO_WORKGROUP if pk is None else pk
+
+
+@strawberry.type
+class CustomerQueries:
+    @strawberry.field(
+        description="Customers the viewer may see; without `workgroupId`, across all their "
+        "workgroups. `search` matches company name or domain, case-insensitively."
+    )
+    def customers(
+        self,
+        info: Info,
+        workgroup_id: strawberry.ID | None = None,
+        search: str | None = None,
+        status: CustomerStatusType | None = CustomerStatusType.ACTIVE,
+        sort: CustomerSortType = CustomerSortType.NAME_ASC,
+        tag: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Customer]:
+        return customer_page(
+            info.context,
+            workgroup_id=workgroup_filter(workgroup_id),
+            search=search,
+            status=status,
+            sort=sort,
+            tag=tag,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field
+    def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+        return customer_by_id(info.context, id)

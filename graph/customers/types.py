@@ -1,0 +1,75 @@
+"""The Customer type. Its source objects are the table rows themselves, so plain fields
+resolve by attribute with no resolver of ours in the way."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph.core.types import Node
+from graph.ids import encode_id
+from models import enums
+from models.customers import Customer as CustomerRow
+from models.customers import CustomerSort as CustomerSortValues
+
+if TYPE_CHECKING:
+    from graph.workgroups.types import Workgroup
+
+CustomerStatus = strawberry.enum(enums.CustomerStatus, name="CustomerStatus")
+Industry = strawberry.enum(enums.Industry, name="Industry")
+CompanySize = strawberry.enum(
+    enums.CompanySize, name="CompanySize", description="Rough number of employees."
+)
+RenewalPolicy = strawberry.enum(enums.RenewalPolicy, name="RenewalPolicy")
+Relationship = strawberry.enum(enums.Relationship, name="Relationship")
+CustomerSort = strawberry.enum(CustomerSortValues, name="CustomerSort")
+
+
+@strawberry.type(description="A company the provider serves. Customers are never deleted.")
+class Customer(Node):
+    company_name: str
+    status: CustomerStatus
+    primary_domain: str | None = strawberry.field(
+        description='The primary e-mail domain, without "@".'
+    )
+    domains: list[str] | None = strawberry.field(description="Extra e-mail domains.")
+    primary_location: str | None = strawberry.field(
+        description="Country, as an ISO 3166-1 alpha-2 code."
+    )
+    city: str | None
+    state: str | None
+    address: str | None
+    postal_code: str | None
+    phone: str | None
+    fax: str | None
+    industry: Industry | None
+    company_size: CompanySize | None
+    rank: int | None = strawberry.field(description="Internal ranking; has no effect.")
+    business_id: str | None = strawberry.field(description="Business or tax id.")
+    renewal_policy: RenewalPolicy | None
+    relationship: Relationship | None
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int = strawberry.field(
+        description="Changes with every update; pass it as `expectedVersion` to avoid lost updates."
+    )
+
+    @strawberry.field
+    def id(self, root: CustomerRow) -> strawberry.ID:
+        return strawberry.ID(encode_id("Customer", root.id))  # type: ignore[arg-type]
+
+    @strawberry.field
+    def tags(self, root: CustomerRow, info: Info) -> list[str] | None:
+        return info.context.loaders.customer_tags.get(root.id)
+
+    @strawberry.field
+    def workgroup(
+        self, root: CustomerRow, info: Info
+    ) -> Annotated["Workgroup", strawberry.lazy("graph.workgroups.types")]:
+        return info.context.loaders.workgroups.get(root.workgroup_id)
+
+    @classmethod
+    def is_type_of(cls, obj, _info) -> bool:
+        return isinstance(obj, (cls, CustomerRow))

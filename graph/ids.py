@@ -1,0 +1,29 @@
+"""Opaque global ids: base64 of "Type:pk". Anything undecodable names no object."""
+
+import base64
+import binascii
+
+
+def encode_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_id(value: str | None, expected_type: str | None = None) -> tuple[str, int] | None:
+    """(type, pk), or None when `value` is not an id of `expected_type`."""
+    if not value or len(value) > 100:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, sep, pk = raw.partition(":")
+    if not sep or not pk.isdigit() or len(pk) > 18:
+        return None
+    if expected_type is not None and type_name != expected_type:
+        return None
+    return type_name, int(pk)
+
+
+def decode_pk(value: str | None, expected_type: str) -> int | None:
+    decoded = decode_id(value, expected_type)
+    return None if decoded is None else decoded[1]

@@ -1,0 +1,47 @@
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph.core.types import Node
+from graph.customers.queries import customer_page
+from graph.customers.types import Customer, CustomerSort, CustomerStatus
+from graph.ids import encode_id
+from graph.pagination import Connection
+from models.accounts import Workgroup as WorkgroupRow
+
+
+@strawberry.type(description="A team of the provider that manages a set of customers.")
+class Workgroup(Node):
+    name: str
+
+    @strawberry.field
+    def id(self, root: WorkgroupRow) -> strawberry.ID:
+        return strawberry.ID(encode_id("Workgroup", root.id))  # type: ignore[arg-type]
+
+    @strawberry.field(description="This workgroup's customers that the viewer may see.")
+    def customers(
+        self,
+        root: WorkgroupRow,
+        info: Info,
+        search: str | None = None,
+        status: CustomerStatus | None = CustomerStatus.ACTIVE,
+        sort: CustomerSort = CustomerSort.NAME_ASC,
+        tag: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Annotated[Customer, strawberry.lazy("graph.customers.types")]]:
+        return customer_page(
+            info.context,
+            workgroup_id=root.id,
+            search=search,
+            status=status,
+            sort=sort,
+            tag=tag,
+            first=first,
+            after=after,
+        )
+
+    @classmethod
+    def is_type_of(cls, obj, _info) -> bool:
+        return isinstance(obj, (cls, WorkgroupRow))

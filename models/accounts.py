@@ -1,0 +1,170 @@
+"""Workgroups, users, their roles and groups."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint, select
+from sqlmodel import Field, Session, SQLModel
+
+from models.activity import record_activity
+from models.db import UTCDateTime, utcnow
+from models.enums import Role
+from models.errors import DomainError, ErrorCode, FieldError
+
+WORKGROUP_NAME_MAX = 100
+EMAIL_MAX = 254
+
+
+class Workgroup(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=WORKGROUP_NAME_MAX, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+    @property
+    def workgroup_id(self) -> int | None:
+        """A workgroup is its own permission domain."""
+        return self.id
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=EMAIL_MAX, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class RoleAssignment(SQLModel, table=True):
+    """A role held by a user in a workgroup; no workgroup means in every workgroup."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        UniqueConstraint("user_id", "workgroup_id", "role", name="uq_role_assignment"),
+        Index("ix_role_assignment_workgroup", "workgroup_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    workgroup_id: int | None = Field(default=None, foreign_key="workgroup.id")
+    role: str = Field(max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class UserGroup(SQLModel, table=True):
+    """A named set of users inside a workgroup (e.g. "Tier 2")."""
+
+    __tablename__ = "user_group"
+    __table_args__ = (UniqueConstraint("workgroup_id", "name", name="uq_user_group_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id")
+    name: str = Field(max_length=100)
+
+
+class GroupMember(SQLModel, table=True):
+    __tablename__ = "group_member"
+
+    group_id: int = Field(foreign_key="user_group.id", primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRole:
+    role: Role
+    workgroup_id: int | None
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_or_create_user(*, session: Session, email: str) -> User:
+    email = normalize_email(email)
+    user = session.exec(select(User).where(User.email == email)).scalars().first()
+    if user is None:
+        user = User(email=email)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def roles_of(*, session: Session, user_id: int) -> list[HeldRole]:
+    rows = session.execute(
+        select(RoleAssignment.role, RoleAssignment.workgroup_id).where(
+            RoleAssignment.user_id == user_id
+        )
+    ).all()
+    return [HeldRole(Role(role), workgroup_id) for role, workgroup_id in rows]
+
+
+def create_workgroup(*, session: Session, name: str, actor_id: int | None) -> Workgroup:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError([FieldError("name", "A workgroup needs a name.", ErrorCode.REQUIRED)])
+    if len(name) > WORKGROUP_NAME_MAX:
+        raise DomainError(
+            [
+                FieldError(
+                    "name",
+                    f"A workgroup name has at most {WORKGROUP_NAME_MAX} characters.",
+                    ErrorCode.TOO_LONG,
+                )
+            ]
+        )
+    clash = session.execute(
+        select(Workgroup.id).where(Workgroup.name.ilike(name))  # type: ignore[union-attr]
+    ).first()
+    if clash is not None:
+        raise DomainError(
+            [FieldError("name", f"A workgroup named {name!r} exists.", ErrorCode.DUPLICATE)]
+        )
+    workgroup = Workgroup(name=name)
+    session.add(workgroup)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=workgroup.id,
+        action="workgroup.create",
+        target_type="Workgroup",
+        target_id=workgroup.id,
+        after={"name": name},
+    )
+    return workgroup
+
+
+def grant_role(
+    *, session: Session, email: str, role: Role, workgroup_id: int | None, actor_id: int | None
+) -> RoleAssignment:
+    """Gives a role; the user is created if new and gets the access on first sign-in."""
+    user = get_or_create_user(session=session, email=email)
+    query = select(RoleAssignment).where(
+        RoleAssignment.user_id == user.id, RoleAssignment.role == role
+    )
+    query = query.where(
+        RoleAssignment.workgroup_id.is_(None)  # type: ignore[union-attr]
+        if workgroup_id is None
+        else RoleAssignment.workgroup_id == workgroup_id
+    )
+    existing = session.execute(query).scalars().first()
+    if existing is not None:
+        return existing
+    assignment = RoleAssignment(user_id=user.id, workgroup_id=workgroup_id, role=role)
+    session.add(assignment)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=workgroup_id,
+        action="role.grant",
+        target_type="User",
+        target_id=user.id,
+        after={"email": user.email, "role": role.value},
+    )
+    return assignment

@@ -1,0 +1,49 @@
+"""The append-only activity record, written in the same transaction as the change it describes."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, Session, SQLModel
+
+from models.db import UTCDateTime, utcnow
+
+
+class ActivityRecord(SQLModel, table=True):
+    __tablename__ = "activity_record"
+    __table_args__ = (Index("ix_activity_workgroup_at", "workgroup_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    workgroup_id: int | None = Field(default=None, foreign_key="workgroup.id")
+    action: str = Field(max_length=64)
+    target_type: str = Field(max_length=32)
+    target_id: int | None = None
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+def record_activity(
+    *,
+    session: Session,
+    actor_id: int | None,
+    workgroup_id: int | None,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> ActivityRecord:
+    """Adds the record to the caller's transaction; it commits or rolls back with the change."""
+    record = ActivityRecord(
+        actor_id=actor_id,
+        workgroup_id=workgroup_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+    )
+    session.add(record)
+    return record

@@ -1,0 +1,591 @@
+"""Customers, their contacts and tags, and the operations that change them."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ColumnElement,
+    Index,
+    String,
+    UniqueConstraint,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Field, Session, SQLModel
+
+from models.activity import record_activity
+from models.db import UTCDateTime, utcnow
+from models.enums import CompanySize, CustomerStatus, Industry, Relationship, RenewalPolicy
+from models.errors import DomainError, ErrorCode, FieldError
+from models.validation import (
+    check_country,
+    check_domain,
+    check_text,
+    normalize_domain,
+    normalize_tag,
+)
+
+TEXT_LIMITS = {
+    "company_name": 200,
+    "city": 100,
+    "state": 100,
+    "address": 500,
+    "postal_code": 20,
+    "phone": 40,
+    "fax": 40,
+    "business_id": 64,
+}
+TAG_MAX = 50
+TAGS_PER_CUSTOMER_MAX = 50
+DOMAINS_PER_CUSTOMER_MAX = 20
+RANK_RANGE = (0, 9999)
+
+
+class Customer(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("workgroup_id", "primary_domain", name="uq_customer_primary_domain"),
+        Index("ix_customer_workgroup_status_name", "workgroup_id", "status", "company_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id")
+    company_name: str = Field(max_length=200)
+    primary_domain: str = Field(max_length=253)
+    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    primary_location: str | None = Field(default=None, max_length=2)
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=500)
+    postal_code: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+    fax: str | None = Field(default=None, max_length=40)
+    industry: str | None = Field(default=None, max_length=40)
+    company_size: str | None = Field(default=None, max_length=40)
+    rank: int | None = None
+    business_id: str | None = Field(default=None, max_length=64)
+    renewal_policy: str | None = Field(default=None, max_length=40)
+    relationship: str | None = Field(default=None, max_length=40)
+    status: str = Field(default=CustomerStatus.ACTIVE.value, max_length=16)
+    accept_tickets_from_main_contact_only: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="0")
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    version: int = Field(default=1)
+
+
+class Contact(SQLModel, table=True):
+    """A person at a customer; may exist without a customer and be moved to one later."""
+
+    __table_args__ = (
+        Index(
+            "uq_contact_main_per_customer",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("is_main"),
+            postgresql_where=text("is_main"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    email: str = Field(max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    job_title: str | None = Field(default=None, max_length=100)
+    is_main: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Tag(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("workgroup_id", "name_key", name="uq_tag_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id")
+    name: str = Field(max_length=TAG_MAX)
+    name_key: str = Field(sa_column=Column(String(TAG_MAX), nullable=False))
+
+
+class CustomerTag(SQLModel, table=True):
+    __tablename__ = "customer_tag"
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True)
+
+
+class CustomerSort(StrEnum):
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    LOCATION_ASC = "LOCATION_ASC"
+    LOCATION_DESC = "LOCATION_DESC"
+
+
+ENUM_FIELDS: dict[str, type[Enum]] = {
+    "industry": Industry,
+    "company_size": CompanySize,
+    "renewal_policy": RenewalPolicy,
+    "relationship": Relationship,
+}
+EDITABLE_FIELDS = (
+    "company_name",
+    "primary_domain",
+    "domains",
+    "primary_location",
+    "city",
+    "state",
+    "address",
+    "postal_code",
+    "phone",
+    "fax",
+    "industry",
+    "company_size",
+    "rank",
+    "business_id",
+    "renewal_policy",
+    "relationship",
+    "tags",
+)
+REQUIRED_FIELDS = ("company_name", "primary_domain")
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFilter:
+    workgroup_id: int | None = None
+    search: str | None = None
+    status: CustomerStatus | None = CustomerStatus.ACTIVE
+    tag: str | None = None
+
+
+def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if spec.workgroup_id is not None:
+        conditions.append(Customer.workgroup_id == spec.workgroup_id)
+    if spec.status is not None:
+        conditions.append(Customer.status == spec.status.value)
+    if spec.search and spec.search.strip():
+        pattern = f"%{_escape_like(spec.search.strip().lower())}%"
+        conditions.append(
+            or_(
+                func.lower(Customer.company_name).like(pattern, escape="\\"),
+                Customer.primary_domain.like(pattern, escape="\\"),  # type: ignore[union-attr]
+                func.lower(Customer.domains.cast(String)).like(pattern, escape="\\"),  # type: ignore[union-attr]
+            )
+        )
+    if spec.tag is not None:
+        conditions.append(
+            exists().where(
+                CustomerTag.customer_id == Customer.id,
+                Tag.id == CustomerTag.tag_id,
+                Tag.name_key == normalize_tag(spec.tag).lower(),
+            )
+        )
+    return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _order_by(sort: CustomerSort) -> list[Any]:
+    name = func.lower(Customer.company_name)
+    if sort is CustomerSort.NAME_DESC:
+        return [name.desc(), Customer.id.desc()]  # type: ignore[union-attr]
+    if sort is CustomerSort.LOCATION_ASC:
+        return [
+            Customer.primary_location.asc().nulls_last(),  # type: ignore[union-attr]
+            func.lower(Customer.city).asc().nulls_last(),
+            name.asc(),
+            Customer.id.asc(),  # type: ignore[union-attr]
+        ]
+    if sort is CustomerSort.LOCATION_DESC:
+        return [
+            Customer.primary_location.desc().nulls_last(),  # type: ignore[union-attr]
+            func.lower(Customer.city).desc().nulls_last(),
+            name.asc(),
+            Customer.id.asc(),  # type: ignore[union-attr]
+        ]
+    return [name.asc(), Customer.id.asc()]  # type: ignore[union-attr]
+
+
+def list_customers(
+    *,
+    session: Session,
+    visible: ColumnElement[bool],
+    spec: CustomerFilter,
+    sort: CustomerSort,
+    offset: int,
+    limit: int,
+) -> list[Customer]:
+    """One page of the customers `visible` admits; the condition is part of the SQL."""
+    query = (
+        select(Customer)
+        .where(visible, *_filter_conditions(spec))
+        .order_by(*_order_by(sort))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def count_customers(*, session: Session, visible: ColumnElement[bool], spec: CustomerFilter) -> int:
+    query = select(func.count()).select_from(Customer).where(visible, *_filter_conditions(spec))
+    return session.execute(query).scalar_one()
+
+
+def get_customer(
+    *, session: Session, visible: ColumnElement[bool], customer_id: int
+) -> Customer | None:
+    return (
+        session.execute(select(Customer).where(Customer.id == customer_id, visible))
+        .scalars()
+        .first()
+    )
+
+
+def tags_by_customer(*, session: Session, customer_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {cid: [] for cid in customer_ids}
+    if not customer_ids:
+        return found
+    rows = session.execute(
+        select(CustomerTag.customer_id, Tag.name)
+        .join(Tag, Tag.id == CustomerTag.tag_id)
+        .where(CustomerTag.customer_id.in_(customer_ids))  # type: ignore[attr-defined]
+        .order_by(CustomerTag.customer_id, func.lower(Tag.name))
+    ).all()
+    for customer_id, name in rows:
+        found[customer_id].append(name)
+    return found
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _validate(
+    changes: dict[str, Any], *, creating: bool
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Checks and normalizes `changes`; returns the clean values and every problem found."""
+    clean: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name in REQUIRED_FIELDS:
+        if (creating or name in changes) and (
+            changes.get(name) is None or not str(changes.get(name)).strip()
+        ):
+            errors.append(
+                FieldError(_api_name(name), "This field is required.", ErrorCode.REQUIRED)
+            )
+    for name, value in changes.items():
+        field = _api_name(name)
+        if name in REQUIRED_FIELDS and (value is None or not str(value).strip()):
+            continue
+        if name in TEXT_LIMITS:
+            problems = check_text(field, value, max_length=TEXT_LIMITS[name])
+            errors += problems
+            if not problems:
+                clean[name] = value.strip() if value and value.strip() else None
+        elif name == "primary_domain":
+            problems = check_domain(field, value, required=True)
+            errors += problems
+            if not problems:
+                clean[name] = normalize_domain(value)
+        elif name == "domains":
+            values = [normalize_domain(v) for v in value or []]
+            if len(values) > DOMAINS_PER_CUSTOMER_MAX:
+                errors.append(
+                    FieldError(
+                        field,
+                        f"At most {DOMAINS_PER_CUSTOMER_MAX} extra domains are allowed.",
+                        ErrorCode.TOO_LONG,
+                    )
+                )
+                continue
+            problems = [p for v in values for p in check_domain(field, v, required=True)]
+            errors += problems
+            if not problems:
+                clean[name] = list(dict.fromkeys(values))
+        elif name == "primary_location":
+            problems = check_country(field, value)
+            errors += problems
+            if not problems:
+                clean[name] = value.strip().upper() if value else None
+        elif name in ENUM_FIELDS:
+            clean[name] = None if value is None else ENUM_FIELDS[name](value).value
+        elif name == "rank":
+            low, high = RANK_RANGE
+            if value is not None and not low <= value <= high:
+                errors.append(
+                    FieldError(field, f"Rank is a number from {low} to {high}.", ErrorCode.INVALID)
+                )
+            else:
+                clean[name] = value
+        elif name == "tags":
+            tags = [normalize_tag(t) for t in value or []]
+            if len(tags) > TAGS_PER_CUSTOMER_MAX:
+                errors.append(
+                    FieldError(field, f"At most {TAGS_PER_CUSTOMER_MAX} tags.", ErrorCode.TOO_LONG)
+                )
+            elif any(not t for t in tags):
+                errors.append(FieldError(field, "A tag cannot be blank.", ErrorCode.REQUIRED))
+            elif any(len(t) > TAG_MAX for t in tags):
+                errors.append(
+                    FieldError(
+                        field, f"A tag has at most {TAG_MAX} characters.", ErrorCode.TOO_LONG
+                    )
+                )
+            else:
+                unique = {t.lower(): t for t in reversed(tags)}
+                clean[name] = [unique[k] for k in dict.fromkeys(t.lower() for t in tags)]
+        else:
+            raise ValueError(f"{name} is not an editable customer field")
+    return clean, errors
+
+
+def _api_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snapshot(customer: Customer, names: list[str], tags: list[str] | None) -> dict[str, Any]:
+    values = {name: getattr(customer, name) for name in names if name != "tags"}
+    if tags is not None:
+        values["tags"] = tags
+    return values
+
+
+def _primary_domain_taken(
+    session: Session, workgroup_id: int, domain: str, except_id: int | None
+) -> bool:
+    query = select(Customer.id).where(
+        Customer.workgroup_id == workgroup_id, Customer.primary_domain == domain
+    )
+    if except_id is not None:
+        query = query.where(Customer.id != except_id)
+    return session.execute(query).first() is not None
+
+
+def _duplicate_domain_error() -> FieldError:
+    return FieldError(
+        "primaryDomain",
+        "Another customer of this workgroup has this primary domain.",
+        ErrorCode.DUPLICATE,
+    )
+
+
+def _set_tags(session: Session, customer: Customer, names: list[str]) -> None:
+    keys = {name.lower(): name for name in names}
+    existing = {
+        tag.name_key: tag
+        for tag in session.execute(
+            select(Tag).where(
+                Tag.workgroup_id == customer.workgroup_id,
+                Tag.name_key.in_(list(keys)),  # type: ignore[attr-defined]
+            )
+        ).scalars()
+    }
+    for key, name in keys.items():
+        if key not in existing:
+            tag = Tag(workgroup_id=customer.workgroup_id, name=name, name_key=key)
+            session.add(tag)
+            existing[key] = tag
+    session.flush()
+    session.execute(CustomerTag.__table__.delete().where(CustomerTag.customer_id == customer.id))  # type: ignore[attr-defined]
+    for key in keys:
+        session.add(CustomerTag(customer_id=customer.id, tag_id=existing[key].id))
+    session.flush()
+
+
+# ---------------------------------------------------------------- changing
+
+
+def add_customer(
+    *, session: Session, workgroup_id: int, values: dict[str, Any], actor_id: int | None
+) -> Customer:
+    clean, errors = _validate(values, creating=True)
+    if not errors and _primary_domain_taken(session, workgroup_id, clean["primary_domain"], None):
+        errors.append(_duplicate_domain_error())
+    if errors:
+        raise DomainError(errors)
+    tags = clean.pop("tags", None)
+    customer = Customer(workgroup_id=workgroup_id, **clean)
+    session.add(customer)
+    session.flush()
+    if tags:
+        _set_tags(session, customer, tags)
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=workgroup_id,
+        action="customer.add",
+        target_type="Customer",
+        target_id=customer.id,
+        after=_jsonable(_snapshot(customer, list(clean), tags)),
+    )
+    return customer
+
+
+def update_customer(
+    *,
+    session: Session,
+    customer: Customer,
+    changes: dict[str, Any],
+    expected_version: int | None,
+    actor_id: int | None,
+) -> Customer:
+    """Applies `changes` atomically; a stale `expected_version` changes nothing."""
+    if customer.status == CustomerStatus.ARCHIVED.value:
+        raise DomainError(
+            [
+                FieldError(
+                    None,
+                    "An archived customer cannot be changed; reactivate it first.",
+                    ErrorCode.ARCHIVED,
+                )
+            ]
+        )
+    _check_version(customer, expected_version)
+    clean, errors = _validate(changes, creating=False)
+    if (
+        not errors
+        and "primary_domain" in clean
+        and _primary_domain_taken(
+            session, customer.workgroup_id, clean["primary_domain"], customer.id
+        )
+    ):
+        errors.append(_duplicate_domain_error())
+    if errors:
+        raise DomainError(errors)
+    tags = clean.pop("tags", None)
+    old_tags = (
+        tags_by_customer(session=session, customer_ids=[customer.id])[customer.id]  # type: ignore[index, list-item]
+        if tags is not None
+        else None
+    )
+    changed = [name for name, value in clean.items() if getattr(customer, name) != value]
+    tags_changed = tags is not None and tags != old_tags
+    if not changed and not tags_changed:
+        return customer
+    before = _snapshot(customer, changed, old_tags if tags_changed else None)
+    _bump(session, customer, expected_version, {name: clean[name] for name in changed})
+    if tags_changed:
+        _set_tags(session, customer, tags)  # type: ignore[arg-type]
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=customer.workgroup_id,
+        action="customer.update",
+        target_type="Customer",
+        target_id=customer.id,
+        before=_jsonable(before),
+        after=_jsonable(_snapshot(customer, changed, tags if tags_changed else None)),
+    )
+    return customer
+
+
+def archive_customer(
+    *, session: Session, customer: Customer, expected_version: int | None, actor_id: int | None
+) -> Customer:
+    if customer.status == CustomerStatus.ARCHIVED.value:
+        raise DomainError(
+            [FieldError(None, "The customer is already archived.", ErrorCode.ARCHIVED)]
+        )
+    _check_version(customer, expected_version)
+    _bump(
+        session,
+        customer,
+        expected_version,
+        {"status": CustomerStatus.ARCHIVED.value, "archived_at": utcnow()},
+    )
+    _record_status(session, customer, "customer.archive", actor_id)
+    return customer
+
+
+def reactivate_customer(
+    *, session: Session, customer: Customer, expected_version: int | None, actor_id: int | None
+) -> Customer:
+    """Brings an archived customer back; nothing attached to it was ever removed."""
+    if customer.status != CustomerStatus.ARCHIVED.value:
+        raise DomainError(
+            [FieldError(None, "The customer is not archived.", ErrorCode.NOT_ARCHIVED)]
+        )
+    _check_version(customer, expected_version)
+    _bump(
+        session,
+        customer,
+        expected_version,
+        {"status": CustomerStatus.ACTIVE.value, "archived_at": None},
+    )
+    _record_status(session, customer, "customer.reactivate", actor_id)
+    return customer
+
+
+def _check_version(customer: Customer, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != customer.version:
+        raise DomainError([_conflict(customer)])
+
+
+def _conflict(customer: Customer) -> FieldError:
+    return FieldError(
+        "expectedVersion",
+        "The customer was changed by someone else; reload it and try again.",
+        ErrorCode.CONFLICT,
+    )
+
+
+def _bump(
+    session: Session, customer: Customer, expected_version: int | None, values: dict[str, Any]
+) -> None:
+    """Writes `values` only if the row still has the version this change was based on."""
+    base_version = customer.version if expected_version is None else expected_version
+    now = utcnow()
+    result = session.execute(
+        update(Customer)
+        .where(and_(Customer.id == customer.id, Customer.version == base_version))
+        .values(**values, updated_at=now, version=base_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError([_conflict(customer)])
+    # The row now holds these values; record them as loaded so the ORM has nothing to flush.
+    for name, value in {**values, "updated_at": now, "version": base_version + 1}.items():
+        set_committed_value(customer, name, value)
+
+
+def _record_status(session: Session, customer: Customer, action: str, actor_id: int | None) -> None:
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=customer.workgroup_id,
+        action=action,
+        target_type="Customer",
+        target_id=customer.id,
+        after={"status": customer.status},
+    )
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in values.items()
+    }

@@ -1,0 +1,88 @@
+"""The one authorizer: Casbin decisions per (role set, coordinate, action), cached until the
+policy changes. Nothing here looks at rows; the cost of a request does not grow with them."""
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import casbin
+
+HERE = Path(__file__).parent
+MODEL_PATH = HERE / "model.conf"
+POLICY_PATH = HERE / "policy.csv"
+
+AUTHENTICATED = "authenticated"
+ANY_WORKGROUP = "*"
+READ = "read"
+WRITE = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    allowed: bool
+    role: str | None
+    policy_line: list[str] | None
+
+
+class Authorizer:
+    def __init__(self, enforcer: casbin.Enforcer, *, enabled: bool = True):
+        self._enforcer = enforcer
+        self._decisions: dict[tuple[frozenset[str], str, str], bool] = {}
+        self._lock = threading.Lock()
+        self.enabled = enabled
+        self.evaluations = 0
+
+    @classmethod
+    def from_files(
+        cls, model: Path = MODEL_PATH, policy: Path = POLICY_PATH, *, enabled: bool = True
+    ) -> "Authorizer":
+        return cls(casbin.Enforcer(str(model), str(policy)), enabled=enabled)
+
+    def allows(self, roles: frozenset[str], coordinate: str, action: str = READ) -> bool:
+        """Whether any of `roles` is granted `action` on `coordinate`."""
+        if not self.enabled:
+            return True
+        key = (roles, coordinate, action)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = any(self._enforce(role, coordinate, action) for role in sorted(roles))
+            self._decisions[key] = decision
+        return decision
+
+    def _enforce(self, role: str, coordinate: str, action: str) -> bool:
+        with self._lock:  # pycasbin's enforcer is not documented as thread-safe
+            self.evaluations += 1
+            return self._enforcer.enforce(role, ANY_WORKGROUP, coordinate, action)
+
+    def explain(self, roles: Iterable[str], coordinate: str, action: str = READ) -> Explanation:
+        """Which policy line allowed this, or that none did."""
+        for role in sorted(roles):
+            with self._lock:
+                self.evaluations += 1
+                allowed, line = self._enforcer.enforce_ex(role, ANY_WORKGROUP, coordinate, action)
+            if allowed:
+                return Explanation(True, role, list(line))
+        return Explanation(False, None, None)
+
+    def reload(self) -> None:
+        """Re-reads the policy and forgets every cached decision."""
+        with self._lock:
+            self._enforcer.load_policy()
+            self._decisions.clear()
+
+    def clear_cache(self) -> None:
+        self._decisions.clear()
+
+    # -- introspection of the policy itself (for coverage checks and the role catalogue)
+
+    def implied_roles(self, role: str) -> set[str]:
+        """`role` and every role it inherits."""
+        with self._lock:
+            found = {role}
+            found.update(self._enforcer.get_implicit_roles_for_user(role, ANY_WORKGROUP))
+            return found
+
+    def policy_lines(self) -> list[list[str]]:
+        with self._lock:
+            return [list(line) for line in self._enforcer.get_policy()]

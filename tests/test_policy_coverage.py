@@ -1,0 +1,100 @@
+"""Meta-tests over the policy and the schema: nothing is left undecided, nothing is stale."""
+
+import pytest
+from casbin.util import key_match
+from graphql import GraphQLInputObjectType, GraphQLNonNull, GraphQLObjectType
+
+from graph.schema import build_schema
+from policies import Authorizer
+from policies.authorizer import AUTHENTICATED, READ, WRITE
+from policies.scope import MUTATION_ROOT, ROW_TYPES
+from tests.conftest import ROLES
+
+ALL_SUBJECTS = [*ROLES, AUTHENTICATED]
+
+
+def schema_coordinates() -> list[tuple[str, str]]:
+    """(coordinate, action) for every object field, row type and writable input field."""
+    schema = build_schema()._schema
+    found: list[tuple[str, str]] = [(name, READ) for name in sorted(ROW_TYPES)]
+    for name, graphql_type in sorted(schema.type_map.items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(graphql_type, GraphQLObjectType):
+            action = WRITE if name == MUTATION_ROOT else READ
+            found += [(f"{name}.{field}", action) for field in graphql_type.fields]
+        elif isinstance(graphql_type, GraphQLInputObjectType):
+            found += [(f"{name}.{field}", WRITE) for field in graphql_type.fields]
+    return found
+
+
+COORDINATES = schema_coordinates()
+
+
+@pytest.fixture(scope="module")
+def authorizer() -> Authorizer:
+    return Authorizer.from_files()
+
+
+def deciding_lines(authorizer: Authorizer, subject: str, coordinate: str, action: str):
+    roles = authorizer.implied_roles(subject)
+    return [
+        line
+        for line in authorizer.policy_lines()
+        if line[0] in roles and line[3] == action and key_match(coordinate, line[2])
+    ]
+
+
+@pytest.mark.parametrize("subject", ALL_SUBJECTS)
+def test_every_coordinate_is_decided_for_every_role(authorizer, subject):
+    undecided = [
+        f"{coordinate} ({action})"
+        for coordinate, action in COORDINATES
+        if not deciding_lines(authorizer, subject, coordinate, action)
+    ]
+    assert not undecided, (
+        f"policies/policy.csv decides nothing for {subject!r} on: {', '.join(undecided)}. "
+        "Add an allow line for the roles that may, and a deny line for `authenticated`."
+    )
+
+
+def test_deny_lines_name_exact_coordinates(authorizer):
+    # A wildcard deny would silently decide fields added later.
+    wildcard_denies = [
+        line for line in authorizer.policy_lines() if line[4] == "deny" and "*" in line[2]
+    ]
+    assert wildcard_denies == []
+
+
+def test_every_policy_line_names_something_in_the_schema(authorizer):
+    known = {coordinate for coordinate, _ in COORDINATES}
+    stale = [
+        line
+        for line in authorizer.policy_lines()
+        if not any(key_match(coordinate, line[2]) for coordinate in known)
+    ]
+    assert stale == []
+
+
+def test_non_null_fields_of_row_types_are_readable_by_everyone_who_sees_the_row(authorizer):
+    # A denied field resolves to null; on a non-null field that would null the whole row.
+    schema = build_schema()._schema
+    problems = []
+    for type_name in ROW_TYPES:
+        graphql_type = schema.type_map[type_name]
+        for subject in ALL_SUBJECTS:
+            roles = frozenset({subject, AUTHENTICATED})
+            if not authorizer.allows(roles, type_name, READ):
+                continue
+            for field_name, field in graphql_type.fields.items():
+                coordinate = f"{type_name}.{field_name}"
+                if isinstance(field.type, GraphQLNonNull) and not authorizer.allows(
+                    roles, coordinate, READ
+                ):
+                    problems.append(f"{coordinate} for {subject}")
+    assert problems == [], "make these nullable or grant them: " + ", ".join(problems)
+
+
+def test_the_coverage_check_notices_an_undecided_field(authorizer):
+    assert not deciding_lines(authorizer, "member", "Customer.notInThePolicy", READ)
+    assert deciding_lines(authorizer, "admin", "Customer.rank", READ)
