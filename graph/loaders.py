@@ -2,11 +2,12 @@
 
 A list resolver announces the keys its rows will ask for (`want`); the first `get` loads every
 announced key in one query. Nested fields stay plain synchronous resolvers, and the number of
-statements does not grow with the rows.
+statements does not grow with the rows. A `LoaderFamily` holds one loader per argument set
+(e.g. `packages(kind:, status:)`), each told about every key announced to the family.
 """
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -19,7 +20,7 @@ V = TypeVar("V")
 
 
 class BatchLoader(Generic[K, V]):
-    def __init__(self, load: Callable[[list[K]], dict[K, V]], default: V):
+    def __init__(self, load: Callable[[list[K]], dict[K, V]], default: Callable[[], V]):
         self._load = load
         self._default = default
         self._values: dict[K, V] = {}
@@ -36,20 +37,52 @@ class BatchLoader(Generic[K, V]):
         batch = list(self._wanted | {key})
         found = self._load(batch)
         for batch_key in batch:
-            self._values[batch_key] = found.get(batch_key, self._default)
+            self._values[batch_key] = found[batch_key] if batch_key in found else self._default()
         self._wanted.clear()
         return self._values[key]
 
 
+class LoaderFamily(Generic[K, V]):
+    def __init__(
+        self, make: Callable[..., Callable[[list[K]], dict[K, V]]], default: Callable[[], V]
+    ):
+        self._make = make
+        self._default = default
+        self._known: set[K] = set()
+        self._loaders: dict[tuple[Any, ...], BatchLoader[K, V]] = {}
+
+    def want(self, keys: Iterable[K]) -> None:
+        keys = set(keys)
+        self._known |= keys
+        for loader in self._loaders.values():
+            loader.want(keys)
+
+    def get(self, key: K, *args: Any) -> V:
+        loader = self._loaders.get(args)
+        if loader is None:
+            loader = self._loaders[args] = BatchLoader(self._make(*args), self._default)
+            loader.want(self._known)
+        return loader.get(key)
+
+
 class Loaders:
     def __init__(self, session: Session):
+        self.session = session
         self.workgroups: BatchLoader[int, Workgroup | None] = BatchLoader(
             lambda ids: {
                 w.id: w
                 for w in session.execute(select(Workgroup).where(Workgroup.id.in_(ids))).scalars()  # type: ignore[union-attr]
             },
-            None,
+            lambda: None,
         )
         self.customer_tags: BatchLoader[int, list[str]] = BatchLoader(
-            lambda ids: tags_by_customer(session=session, customer_ids=ids), []
+            lambda ids: tags_by_customer(session=session, customer_ids=ids), list
         )
+        self._extra: dict[str, Any] = {}
+
+    def family(self, name: str, build: Callable[[], Any]) -> Any:
+        """A loader (or family) other domains register once per request under `name`."""
+        found = self._extra.get(name)
+        if found is None:
+            found = self._extra[name] = build()
+        return found

@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache
 
+from graph.agreements.queries import AgreementQueries
 from graph.core.queries import NodeQueries
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
@@ -20,7 +21,7 @@ log = logging.getLogger("clientele.graphql")
 
 
 @strawberry.type
-class Query(ViewerQueries, NodeQueries, WorkgroupQueries, CustomerQueries):
+class Query(ViewerQueries, NodeQueries, WorkgroupQueries, CustomerQueries, AgreementQueries):
     pass
 
 

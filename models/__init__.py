@@ -2,6 +2,6 @@
 
 from sqlmodel import SQLModel
 
-from models import accounts, activity, customers  # noqa: F401  (registers every table)
+from models import accounts, activity, agreements, customers  # noqa: F401  (registers tables)
 
 metadata = SQLModel.metadata

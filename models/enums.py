@@ -63,3 +63,45 @@ class Role(StrEnum):
     TRAINING_MANAGER = "training_manager"
     SUPPORT_VIEWER = "support_viewer"
     MEMBER = "member"
+
+
+class PackageKind(StrEnum):
+    ENTERPRISE = "ENTERPRISE"
+    ADD_ON = "ADD_ON"
+
+
+class PackageStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+
+
+class ServiceCategory(StrEnum):
+    REACTIVE_SUPPORT = "REACTIVE_SUPPORT"
+    ADVISORY = "ADVISORY"
+    PROACTIVE = "PROACTIVE"
+    PROACTIVE_CREDITS = "PROACTIVE_CREDITS"
+    EDUCATION_ON_DEMAND = "EDUCATION_ON_DEMAND"
+    ASSESSMENTS_ON_DEMAND = "ASSESSMENTS_ON_DEMAND"
+    CONTACTS = "CONTACTS"
+
+
+class AmountKind(StrEnum):
+    CONSUMABLE = "CONSUMABLE"
+    BENEFIT = "BENEFIT"
+
+
+class AmountUnit(StrEnum):
+    HOURS = "HOURS"
+    CREDITS = "CREDITS"
+    SEATS = "SEATS"
+    COUNT = "COUNT"
+
+
+class DrillDownCategory(StrEnum):
+    REACTIVE_SUPPORT = "REACTIVE_SUPPORT"
+    ADVISORY = "ADVISORY"
+    PROACTIVE = "PROACTIVE"
+    PROACTIVE_CREDITS = "PROACTIVE_CREDITS"
+    EDUCATION_ON_DEMAND = "EDUCATION_ON_DEMAND"
+    ASSESSMENTS_ON_DEMAND = "ASSESSMENTS_ON_DEMAND"
+    CONTACTS = "CONTACTS"

@@ -1,13 +1,32 @@
 """The deterministic demo data set behind `clientele seed --demo`."""
 
+import datetime as dt
 import random
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from models.accounts import Workgroup, create_workgroup, grant_role
-from models.customers import add_customer, archive_customer
-from models.enums import CompanySize, Industry, Relationship, RenewalPolicy, Role
+from models.agreements import (
+    add_agreement,
+    add_package,
+    add_service_amount,
+    record_consumption,
+    today_utc,
+)
+from models.customers import Customer, add_customer, archive_customer
+from models.enums import (
+    AmountKind,
+    AmountUnit,
+    CompanySize,
+    Industry,
+    PackageKind,
+    PackageStatus,
+    Relationship,
+    RenewalPolicy,
+    Role,
+    ServiceCategory,
+)
 
 DEMO_USERS = [
     ("admin@northwind.example", Role.ADMIN, "Northwind"),
@@ -122,4 +141,110 @@ def seed_demo(*, session: Session) -> bool:
                 archive_customer(
                     session=session, customer=customer, expected_version=None, actor_id=None
                 )
+            elif index < 4:
+                seed_agreements(session=session, customer=customer, rng=rng, index=index)
     return True
+
+
+ENTERPRISE_LINES = [
+    (ServiceCategory.REACTIVE_SUPPORT, AmountKind.CONSUMABLE, AmountUnit.HOURS, 120),
+    (ServiceCategory.ADVISORY, AmountKind.CONSUMABLE, AmountUnit.HOURS, 40),
+    (ServiceCategory.PROACTIVE, AmountKind.CONSUMABLE, AmountUnit.HOURS, 60),
+    (ServiceCategory.EDUCATION_ON_DEMAND, AmountKind.CONSUMABLE, AmountUnit.SEATS, 25),
+    (ServiceCategory.CONTACTS, AmountKind.CONSUMABLE, AmountUnit.COUNT, 6),
+    (ServiceCategory.ASSESSMENTS_ON_DEMAND, AmountKind.BENEFIT, None, None),
+]
+ADD_ON_LINES = [
+    (ServiceCategory.PROACTIVE_CREDITS, AmountKind.CONSUMABLE, AmountUnit.CREDITS, 200),
+    (ServiceCategory.EDUCATION_ON_DEMAND, AmountKind.CONSUMABLE, AmountUnit.SEATS, 10),
+]
+
+
+def label(category: ServiceCategory) -> str:
+    return category.value.replace("_", " ").capitalize()
+
+
+def seed_agreements(*, session: Session, customer: Customer, rng: random.Random, index: int):
+    """Per customer: a current agreement (the second customer's expires within 30 days) with an
+    enterprise and an add-on package and a year of consumption; the first also has an expired
+    one."""
+    today = today_utc()
+    ends = today + dt.timedelta(days=20 if index == 1 else 200)
+    agreement = add_agreement(
+        session=session,
+        customer=customer,
+        number=f"AGR-{customer.workgroup_id}-{index:03d}",
+        name=f"{customer.company_name} Unified Support",
+        starts_on=ends - dt.timedelta(days=365),
+        ends_on=ends,
+    )
+    packages = [
+        (
+            add_package(
+                session=session, agreement=agreement, name="Enterprise", kind=PackageKind.ENTERPRISE
+            ),
+            ENTERPRISE_LINES,
+        ),
+        (
+            add_package(
+                session=session,
+                agreement=agreement,
+                name="Proactive add-on",
+                kind=PackageKind.ADD_ON,
+                expires_on=today + dt.timedelta(days=45),
+            ),
+            ADD_ON_LINES,
+        ),
+        (
+            add_package(
+                session=session,
+                agreement=agreement,
+                name="Retired add-on",
+                kind=PackageKind.ADD_ON,
+                status=PackageStatus.INACTIVE,
+                expires_on=today - dt.timedelta(days=10),
+            ),
+            ADD_ON_LINES[:1],
+        ),
+    ]
+    for package, lines in packages:
+        for category, kind, unit, purchased in lines:
+            amount = add_service_amount(
+                session=session,
+                package=package,
+                category=category,
+                kind=kind,
+                unit=unit,
+                purchased=purchased,
+                description=f"{label(category)} under {package.name}",
+                action_url=f"https://support.example/{category.value.lower()}",
+            )
+            if kind is AmountKind.CONSUMABLE:
+                for month in range(12):
+                    on = today - dt.timedelta(days=30 * month + rng.randrange(0, 28))
+                    if on < agreement.starts_on:
+                        continue
+                    record_consumption(
+                        session=session,
+                        service_amount=amount,
+                        on=on,
+                        quantity=rng.randrange(1, 4),
+                        hours_worked=rng.randrange(1, 9) if unit is AmountUnit.HOURS else None,
+                        description=f"{label(category)} session {month + 1}",
+                    )
+    if index == 0:
+        expired = add_agreement(
+            session=session,
+            customer=customer,
+            number=f"AGR-{customer.workgroup_id}-OLD",
+            name=f"{customer.company_name} Premier (expired)",
+            starts_on=today - dt.timedelta(days=800),
+            ends_on=today - dt.timedelta(days=30),
+        )
+        add_package(
+            session=session,
+            agreement=expired,
+            name="Enterprise",
+            kind=PackageKind.ENTERPRISE,
+            status=PackageStatus.INACTIVE,
+        )

@@ -1,20 +1,49 @@
 """Row rules: which rows of each table a viewer may see, as SQL conditions.
 
 A row type is visible in a workgroup when the viewer's roles there grant `read` on the type's
-name (e.g. "Customer"). The condition names the visible workgroups; it is compiled into the
-WHERE clause of every query that returns such rows, so pagination and counts never lie.
+name (e.g. "Customer"). Some types can also be granted one category at a time
+("ServiceAmount#EDUCATION_ON_DEMAND"). The condition names the visible workgroups; it is
+compiled into the WHERE clause of every query that returns such rows, so pagination, counts
+and totals never include what the viewer may not see.
 """
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy.sql.elements import False_
 
 from models.accounts import Workgroup
+from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.customers import Customer
+from models.enums import ServiceCategory
 
 # The column that says which workgroup a row of each guarded GraphQL type belongs to.
 ROW_WORKGROUP_COLUMN = {
     "Workgroup": Workgroup.id,
     "Customer": Customer.workgroup_id,
+    "Agreement": Agreement.workgroup_id,
+    "Package": Package.workgroup_id,
+    "ServiceAmount": ServiceAmount.workgroup_id,
+    "ConsumptionRecord": ConsumptionRecord.workgroup_id,
 }
+
+# Types whose rows may be granted per category: the column holding it (consumption is always
+# read joined to its service amount) and the categories.
+CATEGORY_COLUMN = {
+    "ServiceAmount": ServiceAmount.category,
+    "ConsumptionRecord": ServiceAmount.category,
+}
+CATEGORIES = tuple(category.value for category in ServiceCategory)
+
+
+def category_coordinate(type_name: str, category: str) -> str:
+    return f"{type_name}#{category}"
+
+
+def qualified_row_coordinates() -> list[str]:
+    return [
+        category_coordinate(type_name, category)
+        for type_name in CATEGORY_COLUMN
+        for category in CATEGORIES
+    ]
 
 
 def workgroup_condition(
@@ -25,3 +54,19 @@ def workgroup_condition(
     if not workgroup_ids:
         return false()
     return ROW_WORKGROUP_COLUMN[type_name].in_(sorted(workgroup_ids))  # type: ignore[union-attr]
+
+
+def category_condition(
+    type_name: str, category: str, *, everywhere: bool, workgroup_ids: frozenset[int]
+) -> ColumnElement[bool]:
+    return and_(
+        CATEGORY_COLUMN[type_name] == category,
+        workgroup_condition(type_name, everywhere=everywhere, workgroup_ids=workgroup_ids),
+    )
+
+
+def any_of(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    conditions = [c for c in conditions if not isinstance(c, False_)]
+    if not conditions:
+        return false()
+    return conditions[0] if len(conditions) == 1 else or_(*conditions)

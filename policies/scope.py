@@ -8,7 +8,15 @@ from sqlalchemy import ColumnElement
 
 from policies.authorizer import AUTHENTICATED, READ, WRITE, Authorizer
 from policies.errors import Forbidden
-from policies.rows import ROW_WORKGROUP_COLUMN, workgroup_condition
+from policies.rows import (
+    CATEGORIES,
+    CATEGORY_COLUMN,
+    ROW_WORKGROUP_COLUMN,
+    any_of,
+    category_condition,
+    category_coordinate,
+    workgroup_condition,
+)
 
 ROW_TYPES = frozenset(ROW_WORKGROUP_COLUMN)
 MUTATION_ROOT = "Mutation"  # its fields are writes; every other coordinate is read
@@ -104,7 +112,31 @@ class AccessScope:
     def visible(self, type_name: str) -> ColumnElement[bool]:
         """The SQL condition admitting exactly the rows of `type_name` this viewer may see."""
         everywhere, listed = self.visible_in(type_name)
-        return workgroup_condition(type_name, everywhere=everywhere, workgroup_ids=listed)
+        whole = workgroup_condition(type_name, everywhere=everywhere, workgroup_ids=listed)
+        if type_name not in CATEGORY_COLUMN or everywhere:
+            return whole
+        parts = [whole]
+        for category in CATEGORIES:
+            in_everywhere, in_listed = self.visible_in(category_coordinate(type_name, category))
+            if in_everywhere or in_listed - listed:
+                parts.append(
+                    category_condition(
+                        type_name,
+                        category,
+                        everywhere=in_everywhere,
+                        workgroup_ids=in_listed - listed,
+                    )
+                )
+        return any_of(parts)
+
+    def row_workgroups(self, type_name: str) -> tuple[bool, frozenset[int]]:
+        """Where any row of `type_name` may be visible, whole or by category."""
+        everywhere, listed = self.visible_in(type_name)
+        if type_name in CATEGORY_COLUMN:
+            for category in CATEGORIES:
+                in_everywhere, in_listed = self.visible_in(category_coordinate(type_name, category))
+                everywhere, listed = everywhere or in_everywhere, listed | in_listed
+        return everywhere, listed
 
     def sees_workgroup_rows(self, type_name: str, workgroup_id: int) -> bool:
         everywhere, listed = self.visible_in(type_name)
@@ -131,7 +163,7 @@ class AccessScope:
                 if not allows(every_role, coordinate, action):
                     rules[(type_name, field_name)] = DENIED
                 continue
-            everywhere, listed = self.visible_in(type_name)
+            everywhere, listed = self.row_workgroups(type_name)
             elsewhere = everywhere and allows(self.global_roles, coordinate, READ)
             allowed = frozenset(
                 wg for wg in listed if allows(self.workgroup_roles[wg], coordinate, READ)

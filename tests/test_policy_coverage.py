@@ -7,6 +7,7 @@ from graphql import GraphQLInputObjectType, GraphQLNonNull, GraphQLObjectType
 from graph.schema import build_schema
 from policies import Authorizer
 from policies.authorizer import AUTHENTICATED, READ, WRITE
+from policies.coordinates import non_schema_coordinates
 from policies.scope import MUTATION_ROOT, ROW_TYPES
 from tests.conftest import ROLES
 
@@ -14,9 +15,11 @@ ALL_SUBJECTS = [*ROLES, AUTHENTICATED]
 
 
 def schema_coordinates() -> list[tuple[str, str]]:
-    """(coordinate, action) for every object field, row type and writable input field."""
+    """(coordinate, action) for every object field, row type, writable input field, per-category
+    row grant and export."""
     schema = build_schema()._schema
     found: list[tuple[str, str]] = [(name, READ) for name in sorted(ROW_TYPES)]
+    found += non_schema_coordinates()
     for name, graphql_type in sorted(schema.type_map.items()):
         if name.startswith("__"):
             continue
@@ -84,7 +87,10 @@ def test_non_null_fields_of_row_types_are_readable_by_everyone_who_sees_the_row(
         graphql_type = schema.type_map[type_name]
         for subject in ALL_SUBJECTS:
             roles = frozenset({subject, AUTHENTICATED})
-            if not authorizer.allows(roles, type_name, READ):
+            row_grants = [type_name] + [
+                c for c, _ in non_schema_coordinates() if c.startswith(f"{type_name}#")
+            ]
+            if not any(authorizer.allows(roles, grant, READ) for grant in row_grants):
                 continue
             for field_name, field in graphql_type.fields.items():
                 coordinate = f"{type_name}.{field_name}"
@@ -93,6 +99,18 @@ def test_non_null_fields_of_row_types_are_readable_by_everyone_who_sees_the_row(
                 ):
                     problems.append(f"{coordinate} for {subject}")
     assert problems == [], "make these nullable or grant them: " + ", ".join(problems)
+
+
+def test_root_query_fields_that_may_be_denied_are_nullable(authorizer):
+    # A denied non-null root field would null the whole response, not just its own path.
+    query = build_schema()._schema.query_type
+    problems = [
+        name
+        for name, field in query.fields.items()
+        if isinstance(field.type, GraphQLNonNull)
+        and not authorizer.allows(frozenset({AUTHENTICATED}), f"Query.{name}", READ)
+    ]
+    assert problems == []
 
 
 def test_the_coverage_check_notices_an_undecided_field(authorizer):

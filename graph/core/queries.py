@@ -1,6 +1,12 @@
 import strawberry
 from strawberry.types import Info
 
+from graph.agreements.queries import (
+    agreement_by_id,
+    consumption_record_by_id,
+    package_by_id,
+    service_amount_by_id,
+)
 from graph.core.types import Node
 from graph.customers.queries import customer_by_id
 from graph.ids import decode_id
@@ -10,6 +16,10 @@ from graph.workgroups.queries import workgroup_by_id
 _FETCHERS = {
     "Customer": lambda info, id: customer_by_id(info.context, id),
     "Workgroup": workgroup_by_id,
+    "Agreement": agreement_by_id,
+    "Package": package_by_id,
+    "ServiceAmount": service_amount_by_id,
+    "ConsumptionRecord": consumption_record_by_id,
 }
 
 

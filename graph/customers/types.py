@@ -14,6 +14,7 @@ from models.customers import Customer as CustomerRow
 from models.customers import CustomerSort as CustomerSortValues
 
 if TYPE_CHECKING:
+    from graph.agreements.types import Agreement
     from graph.workgroups.types import Workgroup
 
 CustomerStatus = strawberry.enum(enums.CustomerStatus, name="CustomerStatus")
@@ -69,6 +70,14 @@ class Customer(Node):
         self, root: CustomerRow, info: Info
     ) -> Annotated["Workgroup", strawberry.lazy("graph.workgroups.types")]:
         return info.context.loaders.workgroups.get(root.workgroup_id)
+
+    @strawberry.field(description="The customer's support agreements, latest ending first.")
+    def agreements(
+        self, root: CustomerRow, info: Info, active: bool | None = None
+    ) -> list[Annotated["Agreement", strawberry.lazy("graph.agreements.types")]] | None:
+        from graph.agreements.queries import agreements_of_customer
+
+        return agreements_of_customer(info, root.id, active)  # type: ignore[arg-type]
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -9,6 +9,9 @@ from graph.customers.types import Customer, CustomerSort, CustomerStatus
 from graph.ids import encode_id
 from graph.pagination import Connection
 from models.accounts import Workgroup as WorkgroupRow
+
+if TYPE_CHECKING:
+    from graph.agreements.types import Agreement
 
 
 @strawberry.type(description="A team of the provider that manages a set of customers.")
@@ -38,6 +41,26 @@ class Workgroup(Node):
             status=status,
             sort=sort,
             tag=tag,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="This workgroup's support agreements, latest ending first.")
+    def agreements(
+        self,
+        root: WorkgroupRow,
+        info: Info,
+        active: bool | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Annotated["Agreement", strawberry.lazy("graph.agreements.types")]] | None:
+        from graph.agreements.queries import agreement_page
+
+        return agreement_page(
+            info,
+            workgroup_ids=[root.id],  # type: ignore[list-item]
+            customer_id=None,
+            active=active,
             first=first,
             after=after,
         )

@@ -1,0 +1,212 @@
+"""The customer-activity dashboard: active agreements, enterprise totals, add-on packages and
+drill-downs per category. Totals are computed in SQL over the rows the viewer may see."""
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import and_, true
+from strawberry.types import Info
+
+from graph.agreements.loaders import agreement_loaders
+from graph.agreements.types import (
+    Agreement,
+    AmountKind,
+    AmountUnit,
+    ConsumptionRecord,
+    Package,
+    PackageStatus,
+    ServiceCategory,
+    check_date_range,
+)
+from graph.errors import BadUserInput
+from graph.ids import decode_pk
+from graph.pagination import Connection, Page, connection
+from models import agreements as domain
+from models import enums
+from models.agreements import Agreement as AgreementRow
+from models.agreements import Package as PackageRow
+from models.agreements import ServiceAmount as ServiceAmountRow
+
+DrillDownCategory = strawberry.enum(enums.DrillDownCategory, name="DrillDownCategory")
+
+
+@strawberry.type(description="Purchased, used and available of one category; null for benefits.")
+class CategoryTotal:
+    category: ServiceCategory
+    kind: AmountKind
+    unit: AmountUnit | None
+    purchased: float | None
+    used: float | None
+    available: float | None
+    description: str | None
+    action_url: str | None
+
+
+@strawberry.type(description="The detail of one category: totals and the consumption grid.")
+class DrillDown:
+    category: DrillDownCategory
+    unit: AmountUnit | None
+    purchased: float | None
+    used: float | None
+    available: float | None
+    description: str | None
+    action_url: str | None
+    amounts: strawberry.Private[object]
+
+    @strawberry.field(description="Consumption records of the category, newest first.")
+    def records(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None,
+    ) -> Connection[ConsumptionRecord]:
+        check_date_range(from_, to)
+        page = Page.from_args(first, after, info.context.settings.max_page_size)
+        session = info.context.session
+        query = domain.consumption_query(
+            service_amounts=and_(self.amounts, info.context.scope.visible("ConsumptionRecord")),
+            date_from=from_,
+            date_to=to,
+        )
+        rows = domain.consumption_page(
+            session=session, query=query, offset=page.offset, limit=page.limit + 1
+        )
+        return connection(rows, page, lambda: domain.count_rows(session=session, query=query))
+
+
+def _total(total: domain.CategoryTotal) -> CategoryTotal:
+    return CategoryTotal(
+        category=total.category,
+        kind=total.kind,
+        unit=total.unit,
+        purchased=total.purchased,  # type: ignore[arg-type]
+        used=total.used,  # type: ignore[arg-type]
+        available=total.available,  # type: ignore[arg-type]
+        description=total.description,
+        action_url=total.action_url,
+    )
+
+
+@strawberry.type(description="What was bought under the viewer's support agreements, and used.")
+class CustomerActivity:
+    workgroup_ids: strawberry.Private[list[int] | None]
+    agreement_id: strawberry.Private[int | None]
+
+    def _agreements_condition(self, info: Info, agreement_id: int | None):
+        """Visible active agreements in the selected workgroups (or the one asked for)."""
+        loaders = agreement_loaders(info.context)
+        return and_(
+            info.context.scope.visible("Agreement"),
+            domain.active_condition(loaders.today),
+            AgreementRow.workgroup_id.in_(self.workgroup_ids)  # type: ignore[attr-defined]
+            if self.workgroup_ids is not None
+            else true(),
+            AgreementRow.id == agreement_id if agreement_id is not None else true(),
+        )
+
+    @strawberry.field(description="The active agreements, with their dates.")
+    def agreements(self, info: Info) -> list[Agreement]:
+        loaders = agreement_loaders(info.context)
+        rows = list(
+            info.context.session.execute(
+                domain.agreement_query(
+                    visible=info.context.scope.visible("Agreement"),
+                    workgroup_ids=self.workgroup_ids,
+                    agreement_id=self.agreement_id,
+                    active=True,
+                    today=loaders.today,
+                ).order_by(*domain.AGREEMENT_ORDER)
+            ).scalars()
+        )
+        loaders.announce_agreements(rows)
+        return rows  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="One total per category over the active ENTERPRISE packages; "
+        "BENEFIT lines are listed without numbers."
+    )
+    def enterprise(self, info: Info) -> list[CategoryTotal]:
+        amounts = and_(
+            info.context.scope.visible("ServiceAmount"),
+            self._agreements_condition(info, self.agreement_id),
+            PackageRow.kind == enums.PackageKind.ENTERPRISE.value,
+            PackageRow.status == enums.PackageStatus.ACTIVE.value,
+        )
+        return [
+            _total(t) for t in domain.category_totals(session=info.context.session, amounts=amounts)
+        ]
+
+    @strawberry.field(description="The add-on packages of one agreement, by expiry.")
+    def add_on_packages(
+        self,
+        info: Info,
+        agreement_id: strawberry.ID,
+        package_id: strawberry.ID | None = None,
+        status: PackageStatus | None = None,
+    ) -> list[Package]:
+        agreement = self._visible_agreement(info, agreement_id)
+        package_pk = None
+        if package_id is not None:
+            package_pk = decode_pk(package_id, "Package")
+            if package_pk is None:
+                raise BadUserInput("No package with this id.", argument="packageId")
+        rows = domain.packages_of(
+            session=info.context.session,
+            visible=info.context.scope.visible("Package"),
+            agreement_ids=[agreement.id],  # type: ignore[list-item]
+            kind=enums.PackageKind.ADD_ON,
+            status=enums.PackageStatus(status.value) if status else None,
+            package_id=package_pk,
+        )
+        agreement_loaders(info.context).announce_packages(rows)
+        return rows  # type: ignore[return-value]
+
+    @strawberry.field(description="Totals, description, action link and records of one category.")
+    def drill_down(
+        self, info: Info, category: DrillDownCategory, agreement_id: strawberry.ID | None = None
+    ) -> DrillDown:
+        chosen = self.agreement_id
+        if agreement_id is not None:
+            chosen = self._visible_agreement(info, agreement_id).id
+        amounts = and_(
+            info.context.scope.visible("ServiceAmount"),
+            self._agreements_condition(info, chosen),
+            ServiceAmountRow.category == category.value,
+        )
+        totals = domain.category_totals(session=info.context.session, amounts=amounts)
+        consumable = [t for t in totals if t.kind is enums.AmountKind.CONSUMABLE]
+        first = consumable[0] if consumable else (totals[0] if totals else None)
+        summed = domain.sum_totals(consumable) if consumable else None
+        return DrillDown(
+            category=category,
+            unit=first.unit if first else None,
+            purchased=summed[0] if summed else None,  # type: ignore[arg-type]
+            used=summed[1] if summed else None,  # type: ignore[arg-type]
+            available=summed[0] - summed[1] if summed else None,  # type: ignore[arg-type]
+            description=first.description if first else None,
+            action_url=first.action_url if first else None,
+            amounts=amounts,
+        )
+
+    def _visible_agreement(self, info: Info, agreement_id: str) -> AgreementRow:
+        pk = decode_pk(agreement_id, "Agreement")
+        row = None
+        if pk is not None:
+            row = (
+                info.context.session.execute(
+                    domain.agreement_query(
+                        visible=info.context.scope.visible("Agreement"),
+                        workgroup_ids=self.workgroup_ids,
+                        agreement_id=pk,
+                        today=agreement_loaders(info.context).today,
+                    )
+                )
+                .scalars()
+                .first()
+            )
+        if row is None:
+            raise BadUserInput("No agreement with this id.", argument="agreementId")
+        return row

@@ -1,0 +1,140 @@
+"""Batch loaders for agreements and everything under them. Each level announces the keys of
+the rows it loaded to the level below, so a nested dashboard query costs one statement per
+level, whatever the number of rows."""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+
+from graph.loaders import BatchLoader, LoaderFamily
+from models import agreements as domain
+from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.customers import Customer
+from models.enums import PackageKind, PackageStatus
+
+
+def _grouped(rows, key) -> dict:
+    found: dict = defaultdict(list)
+    for row in rows:
+        found[key(row)].append(row)
+    return found
+
+
+class AgreementLoaders:
+    def __init__(self, context):
+        self.context = context
+        self.session = context.session
+        self.scope = context.scope
+        self.today = domain.today_utc()
+        session, scope = self.session, self.scope
+
+        def agreements_by_customer(ids: list[int]) -> dict:
+            rows = domain.list_agreements(
+                session=session,
+                visible=scope.visible("Agreement"),
+                customer_ids=ids,
+                today=self.today,
+            )
+            self.announce_agreements(rows)
+            return _grouped(rows, lambda a: a.customer_id)
+
+        def packages_by_agreement(kind: PackageKind | None, status: PackageStatus | None):
+            def load(ids: list[int]) -> dict:
+                rows = domain.packages_of(
+                    session=session,
+                    visible=scope.visible("Package"),
+                    agreement_ids=ids,
+                    kind=kind,
+                    status=status,
+                )
+                self.announce_packages(rows)
+                return _grouped(rows, lambda p: p.agreement_id)
+
+            return load
+
+        def amounts_by_package(ids: list[int]) -> dict:
+            rows = domain.service_amounts_of(
+                session=session, visible=scope.visible("ServiceAmount"), package_ids=ids
+            )
+            self.announce_amounts(rows)
+            return _grouped(rows, lambda s: s.package_id)
+
+        def consumption_by_amount(offset: int, limit: int, date_from, date_to):
+            return lambda ids: self._consumption_pages(ids, offset, limit, date_from, date_to)
+
+        def customers_by_id(ids: list[int]) -> dict:
+            rows = session.execute(
+                select(Customer).where(scope.visible("Customer"), Customer.id.in_(ids))  # type: ignore[union-attr]
+            ).scalars()
+            return {c.id: c for c in rows}
+
+        self.agreements_by_customer = BatchLoader(agreements_by_customer, list)
+        self.packages = LoaderFamily(packages_by_agreement, list)
+        self.service_amounts = BatchLoader(amounts_by_package, list)
+        self.used = BatchLoader(
+            lambda ids: domain.used_by_amount(session=session, service_amount_ids=ids),
+            lambda: Decimal(0),
+        )
+        self.consumption = LoaderFamily(consumption_by_amount, lambda: ([], 0))
+        self.customers = BatchLoader(customers_by_id, lambda: None)
+
+    # -- announcing what the next level will ask for
+
+    def announce_agreements(self, rows: list[Agreement]) -> None:
+        self.packages.want(a.id for a in rows)
+        self.customers.want(a.customer_id for a in rows)
+        self.context.loaders.workgroups.want(a.workgroup_id for a in rows)
+
+    def announce_packages(self, rows: list[Package]) -> None:
+        self.service_amounts.want(p.id for p in rows)
+
+    def announce_amounts(self, rows: list[ServiceAmount]) -> None:
+        ids = [s.id for s in rows]
+        self.used.want(ids)
+        self.consumption.want(ids)
+
+    # -- one page of consumption for each of many service amounts, in two statements
+
+    def _consumption_pages(
+        self,
+        ids: list[int],
+        offset: int,
+        limit: int,
+        date_from: dt.date | None,
+        date_to: dt.date | None,
+    ) -> dict[int, tuple[list[ConsumptionRecord], int]]:
+        amounts = and_(self.scope.visible("ConsumptionRecord"), ServiceAmount.id.in_(ids))  # type: ignore[union-attr]
+        base = domain.consumption_query(
+            service_amounts=amounts, date_from=date_from, date_to=date_to
+        )
+        position = (
+            func.row_number()
+            .over(
+                partition_by=ConsumptionRecord.service_amount_id,
+                order_by=(ConsumptionRecord.date.desc(), ConsumptionRecord.id.desc()),  # type: ignore[attr-defined]
+            )
+            .label("position")
+        )
+        numbered = base.add_columns(position).subquery()
+        record = aliased(ConsumptionRecord, numbered)
+        rows = self.session.execute(
+            select(record)
+            .where(numbered.c.position > offset, numbered.c.position <= offset + limit)
+            .order_by(numbered.c.service_amount_id, numbered.c.position)
+        ).scalars()
+        pages: dict[int, tuple[list[ConsumptionRecord], int]] = {}
+        grouped = _grouped(rows, lambda r: r.service_amount_id)
+        counted = base.with_only_columns(
+            ConsumptionRecord.service_amount_id, func.count()
+        ).group_by(ConsumptionRecord.service_amount_id)
+        totals = dict(self.session.execute(counted).all())
+        for amount_id in ids:
+            pages[amount_id] = (grouped.get(amount_id, []), totals.get(amount_id, 0))
+        return pages
+
+
+def agreement_loaders(context) -> AgreementLoaders:
+    return context.loaders.family("agreements", lambda: AgreementLoaders(context))

@@ -1,0 +1,13 @@
+"""Coordinates the policy decides that are not fields of the GraphQL schema."""
+
+from policies.authorizer import READ, WRITE
+from policies.rows import qualified_row_coordinates
+
+EDUCATION_EXPORT = "Export.educationReport"
+
+# HTTP exports, each decided in the workgroup it exports from.
+EXPORTS = [(EDUCATION_EXPORT, WRITE)]
+
+
+def non_schema_coordinates() -> list[tuple[str, str]]:
+    return [*((c, READ) for c in qualified_row_coordinates()), *EXPORTS]
