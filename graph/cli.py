@@ -92,6 +92,7 @@ def cmd_grant(args) -> int:
     from models.accounts import Workgroup, grant_role
     from models.db import session_scope
     from models.enums import Role
+    from models.errors import DomainError, ErrorCode
 
     with session_scope(_engine()) as session:
         workgroup_id = None
@@ -105,13 +106,18 @@ def cmd_grant(args) -> int:
                 print(f"No workgroup named {args.workgroup!r}.", file=sys.stderr)
                 return 2
             workgroup_id = workgroup.id
-        grant_role(
-            session=session,
-            email=args.email,
-            role=Role(args.role),
-            workgroup_id=workgroup_id,
-            actor_id=None,
-        )
+        try:
+            grant_role(
+                session=session,
+                email=args.email,
+                role=Role(args.role),
+                workgroup_id=workgroup_id,
+                actor_id=None,
+            )
+        except DomainError as error:
+            if any(e.code is not ErrorCode.DUPLICATE for e in error.errors):
+                print(str(error), file=sys.stderr)
+                return 2
     where = "every workgroup" if workgroup_id is None else args.workgroup
     print(f"{args.email} holds {args.role} in {where}.")
     return 0

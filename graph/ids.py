@@ -2,6 +2,9 @@
 
 import base64
 import binascii
+import re
+
+_PK = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also admits "²"
 
 
 def encode_id(type_name: str, pk: int) -> str:
@@ -17,7 +20,7 @@ def decode_id(value: str | None, expected_type: str | None = None) -> tuple[str,
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, sep, pk = raw.partition(":")
-    if not sep or not pk.isdigit() or len(pk) > 18:
+    if not sep or not _PK.fullmatch(pk):
         return None
     if expected_type is not None and type_name != expected_type:
         return None

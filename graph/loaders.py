@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.accounts import Workgroup
+from models.accounts import User, Workgroup
 from models.customers import tags_by_customer
 
 K = TypeVar("K", bound=Hashable)
@@ -77,6 +77,13 @@ class Loaders:
         )
         self.customer_tags: BatchLoader[int, list[str]] = BatchLoader(
             lambda ids: tags_by_customer(session=session, customer_ids=ids), list
+        )
+        self.users: BatchLoader[int, User | None] = BatchLoader(
+            lambda ids: {
+                u.id: u
+                for u in session.execute(select(User).where(User.id.in_(ids))).scalars()  # type: ignore[union-attr]
+            },
+            lambda: None,
         )
         self._extra: dict[str, Any] = {}
 

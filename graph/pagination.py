@@ -1,6 +1,7 @@
 """Relay connections over offset cursors, with `first` capped by settings."""
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -11,6 +12,7 @@ from graph.errors import BadUserInput
 
 T = TypeVar("T")
 _PREFIX = "offset:"
+_OFFSET = re.compile(r"offset:([0-9]{1,9})")  # ASCII digits only; far below any database limit
 
 
 def encode_cursor(offset: int) -> str:
@@ -22,9 +24,10 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeDecodeError):
         raw = ""
-    if not raw.startswith(_PREFIX) or not raw[len(_PREFIX) :].isdigit():
+    match = _OFFSET.fullmatch(raw)
+    if match is None:
         raise BadUserInput("`after` is not a cursor this list returned.", argument="after")
-    return int(raw[len(_PREFIX) :])
+    return int(match.group(1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,10 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache
 
+from graph.access.mutations import AccessMutations
+from graph.access.queries import AccessQueries
 from graph.agreements.queries import AgreementQueries
+from graph.audit.queries import AuditQueries
 from graph.core.queries import NodeQueries
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
@@ -21,12 +24,20 @@ log = logging.getLogger("clientele.graphql")
 
 
 @strawberry.type
-class Query(ViewerQueries, NodeQueries, WorkgroupQueries, CustomerQueries, AgreementQueries):
+class Query(
+    ViewerQueries,
+    NodeQueries,
+    WorkgroupQueries,
+    CustomerQueries,
+    AgreementQueries,
+    AccessQueries,
+    AuditQueries,
+):
     pass
 
 
 @strawberry.type
-class Mutation(WorkgroupMutations, CustomerMutations):
+class Mutation(WorkgroupMutations, CustomerMutations, AccessMutations):
     pass
 
 

@@ -1,9 +1,10 @@
 """Workgroups, users, their roles and groups."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Index, UniqueConstraint, select
+from sqlalchemy import Column, Index, UniqueConstraint, func, select
 from sqlmodel import Field, Session, SQLModel
 
 from models.activity import record_activity
@@ -80,8 +81,20 @@ class HeldRole:
     workgroup_id: int | None
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    email = normalize_email(email)
+    if len(email) > EMAIL_MAX:
+        return f"An e-mail address has at most {EMAIL_MAX} characters."
+    if not _EMAIL.match(email) or any(ord(ch) < 32 for ch in email):
+        return f"{email!r} is not an e-mail address."
+    return None
 
 
 def get_or_create_user(*, session: Session, email: str) -> User:
@@ -143,6 +156,9 @@ def grant_role(
     *, session: Session, email: str, role: Role, workgroup_id: int | None, actor_id: int | None
 ) -> RoleAssignment:
     """Gives a role; the user is created if new and gets the access on first sign-in."""
+    problem = email_problem(email)
+    if problem:
+        raise DomainError([FieldError("email", problem, ErrorCode.INVALID)])
     user = get_or_create_user(session=session, email=email)
     query = select(RoleAssignment).where(
         RoleAssignment.user_id == user.id, RoleAssignment.role == role
@@ -152,9 +168,14 @@ def grant_role(
         if workgroup_id is None
         else RoleAssignment.workgroup_id == workgroup_id
     )
-    existing = session.execute(query).scalars().first()
-    if existing is not None:
-        return existing
+    if session.execute(query).scalars().first() is not None:
+        raise DomainError(
+            [
+                FieldError(
+                    "role", f"{user.email} already holds {role.value} here.", ErrorCode.DUPLICATE
+                )
+            ]
+        )
     assignment = RoleAssignment(user_id=user.id, workgroup_id=workgroup_id, role=role)
     session.add(assignment)
     session.flush()
@@ -168,3 +189,69 @@ def grant_role(
         after={"email": user.email, "role": role.value},
     )
     return assignment
+
+
+def revoke_role(
+    *, session: Session, email: str, role: Role, workgroup_id: int, actor_id: int | None
+) -> None:
+    """Takes a role away; the last admin of a workgroup cannot be removed."""
+    user = (
+        session.execute(select(User).where(User.email == normalize_email(email))).scalars().first()
+    )
+    assignment = None
+    if user is not None:
+        assignment = (
+            session.execute(
+                select(RoleAssignment).where(
+                    RoleAssignment.user_id == user.id,
+                    RoleAssignment.role == role.value,
+                    RoleAssignment.workgroup_id == workgroup_id,
+                )
+            )
+            .scalars()
+            .first()
+        )
+    if assignment is None:
+        raise DomainError(
+            [FieldError("email", f"{email} does not hold {role.value} here.", ErrorCode.NOT_FOUND)]
+        )
+    if role is Role.ADMIN:
+        admins = session.execute(
+            select(func.count())
+            .select_from(RoleAssignment)
+            .where(
+                RoleAssignment.workgroup_id == workgroup_id,
+                RoleAssignment.role == Role.ADMIN.value,
+            )
+        ).scalar_one()
+        if admins <= 1:
+            raise DomainError(
+                [
+                    FieldError(
+                        "role",
+                        "This is the workgroup's last admin; grant admin to someone else first.",
+                        ErrorCode.LAST_ADMIN,
+                    )
+                ]
+            )
+    session.delete(assignment)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=workgroup_id,
+        action="role.revoke",
+        target_type="User",
+        target_id=user.id,  # type: ignore[union-attr]
+        before={"email": user.email, "role": role.value},  # type: ignore[union-attr]
+    )
+
+
+def role_assignments(*, session: Session, workgroup_id: int) -> list[tuple[RoleAssignment, User]]:
+    rows = session.execute(
+        select(RoleAssignment, User)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.workgroup_id == workgroup_id)
+        .order_by(User.email, RoleAssignment.role)
+    ).all()
+    return [(assignment, user) for assignment, user in rows]

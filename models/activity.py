@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, select
 from sqlmodel import Field, Session, SQLModel
 
 from models.db import UTCDateTime, utcnow
@@ -47,3 +47,38 @@ def record_activity(
     )
     session.add(record)
     return record
+
+
+def activity_query(
+    *,
+    visible,
+    workgroup_id: int | None = None,
+    target: tuple[str, int] | None = None,
+    actor_email: str | None = None,
+    at_from: datetime | None = None,
+    at_to: datetime | None = None,
+):
+    """Activity records `visible` admits, filtered; newest first when ordered by ACTIVITY_ORDER."""
+    from models.accounts import User
+
+    query = select(ActivityRecord).where(visible)
+    if workgroup_id is not None:
+        query = query.where(ActivityRecord.workgroup_id == workgroup_id)
+    if target is not None:
+        query = query.where(
+            ActivityRecord.target_type == target[0], ActivityRecord.target_id == target[1]
+        )
+    if actor_email is not None:
+        query = query.where(
+            ActivityRecord.actor_id.in_(  # type: ignore[union-attr]
+                select(User.id).where(User.email == actor_email.strip().lower())
+            )
+        )
+    if at_from is not None:
+        query = query.where(ActivityRecord.at >= at_from)
+    if at_to is not None:
+        query = query.where(ActivityRecord.at <= at_to)
+    return query
+
+
+ACTIVITY_ORDER = (ActivityRecord.at.desc(), ActivityRecord.id.desc())  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     ARCHIVED = "ARCHIVED"
     NOT_ARCHIVED = "NOT_ARCHIVED"
+    LAST_ADMIN = "LAST_ADMIN"
 
 
 @dataclass(frozen=True, slots=True)

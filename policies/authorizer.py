@@ -16,13 +16,15 @@ AUTHENTICATED = "authenticated"
 ANY_WORKGROUP = "*"
 READ = "read"
 WRITE = "write"
+GRANT = "grant"  # action on "Role.<name>": may give or take that role
 
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
     allowed: bool
-    role: str | None
-    policy_line: list[str] | None
+    role: str | None  # the viewer's role that the allowing line applies to
+    policy_line: list[str] | None  # the line that allowed it
+    deciding_denial: list[str] | None  # when denied: the deny line that records the decision
 
 
 class Authorizer:
@@ -56,14 +58,27 @@ class Authorizer:
             return self._enforcer.enforce(role, ANY_WORKGROUP, coordinate, action)
 
     def explain(self, roles: Iterable[str], coordinate: str, action: str = READ) -> Explanation:
-        """Which policy line allowed this, or that none did."""
-        for role in sorted(roles):
+        """Which policy line allowed this, or that none did (and which line denies it)."""
+        roles = sorted(roles)
+        for role in roles:
             with self._lock:
                 self.evaluations += 1
                 allowed, line = self._enforcer.enforce_ex(role, ANY_WORKGROUP, coordinate, action)
             if allowed:
-                return Explanation(True, role, list(line))
-        return Explanation(False, None, None)
+                return Explanation(True, role, list(line), None)
+        subjects = set().union(*(self.implied_roles(role) for role in roles)) if roles else set()
+        denial = next(
+            (
+                line
+                for line in self.policy_lines()
+                if line[0] in subjects
+                and line[3] == action
+                and line[4] == "deny"
+                and casbin.util.key_match(coordinate, line[2])
+            ),
+            None,
+        )
+        return Explanation(False, None, None, denial)
 
     def reload(self) -> None:
         """Re-reads the policy and forgets every cached decision."""

@@ -10,7 +10,8 @@ and totals never include what the viewer may not see.
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.sql.elements import False_
 
-from models.accounts import Workgroup
+from models.accounts import RoleAssignment, Workgroup
+from models.activity import ActivityRecord
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.customers import Customer
 from models.enums import ServiceCategory
@@ -23,6 +24,8 @@ ROW_WORKGROUP_COLUMN = {
     "Package": Package.workgroup_id,
     "ServiceAmount": ServiceAmount.workgroup_id,
     "ConsumptionRecord": ConsumptionRecord.workgroup_id,
+    "RoleAssignment": RoleAssignment.workgroup_id,
+    "ActivityRecord": ActivityRecord.workgroup_id,
 }
 
 # Types whose rows may be granted per category: the column holding it (consumption is always

@@ -2,33 +2,22 @@
 
 import pytest
 from casbin.util import key_match
-from graphql import GraphQLInputObjectType, GraphQLNonNull, GraphQLObjectType
+from graphql import GraphQLNonNull
 
+from graph.coordinates import all_coordinates
 from graph.schema import build_schema
 from policies import Authorizer
-from policies.authorizer import AUTHENTICATED, READ, WRITE
+from policies.authorizer import AUTHENTICATED, READ
 from policies.coordinates import non_schema_coordinates
-from policies.scope import MUTATION_ROOT, ROW_TYPES
+from policies.scope import ROW_TYPES
 from tests.conftest import ROLES
 
 ALL_SUBJECTS = [*ROLES, AUTHENTICATED]
 
 
 def schema_coordinates() -> list[tuple[str, str]]:
-    """(coordinate, action) for every object field, row type, writable input field, per-category
-    row grant and export."""
-    schema = build_schema()._schema
-    found: list[tuple[str, str]] = [(name, READ) for name in sorted(ROW_TYPES)]
-    found += non_schema_coordinates()
-    for name, graphql_type in sorted(schema.type_map.items()):
-        if name.startswith("__"):
-            continue
-        if isinstance(graphql_type, GraphQLObjectType):
-            action = WRITE if name == MUTATION_ROOT else READ
-            found += [(f"{name}.{field}", action) for field in graphql_type.fields]
-        elif isinstance(graphql_type, GraphQLInputObjectType):
-            found += [(f"{name}.{field}", WRITE) for field in graphql_type.fields]
-    return found
+    """(coordinate, action) for everything the policy must decide."""
+    return list(all_coordinates(build_schema()._schema))
 
 
 COORDINATES = schema_coordinates()

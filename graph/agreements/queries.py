@@ -61,7 +61,9 @@ def agreements_of_customer(info: Info, customer_id: int, active: bool | None) ->
     return [row for row in rows if row.is_active(today) is active]
 
 
-def _by_id(table, type_name: str):
+def by_id(table, type_name: str):
+    """A fetcher of one row of `table` by global id, through the type's row rule."""
+
     def fetch(info: Info, global_id: str):
         pk = decode_pk(global_id, type_name)
         if pk is None:
@@ -77,9 +79,9 @@ def _by_id(table, type_name: str):
     return fetch
 
 
-agreement_by_id = _by_id(AgreementRow, "Agreement")
-package_by_id = _by_id(PackageRow, "Package")
-service_amount_by_id = _by_id(ServiceAmountRow, "ServiceAmount")
+agreement_by_id = by_id(AgreementRow, "Agreement")
+package_by_id = by_id(PackageRow, "Package")
+service_amount_by_id = by_id(ServiceAmountRow, "ServiceAmount")
 
 
 def consumption_record_by_id(info: Info, global_id: str):

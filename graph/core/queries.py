@@ -3,6 +3,7 @@ from strawberry.types import Info
 
 from graph.agreements.queries import (
     agreement_by_id,
+    by_id,
     consumption_record_by_id,
     package_by_id,
     service_amount_by_id,
@@ -11,6 +12,8 @@ from graph.core.types import Node
 from graph.customers.queries import customer_by_id
 from graph.ids import decode_id
 from graph.workgroups.queries import workgroup_by_id
+from models.accounts import RoleAssignment as RoleAssignmentRow
+from models.activity import ActivityRecord as ActivityRecordRow
 
 # How `node(id:)` fetches each type: through the same visibility as every other path.
 _FETCHERS = {
@@ -20,6 +23,8 @@ _FETCHERS = {
     "Package": package_by_id,
     "ServiceAmount": service_amount_by_id,
     "ConsumptionRecord": consumption_record_by_id,
+    "RoleAssignment": by_id(RoleAssignmentRow, "RoleAssignment"),
+    "ActivityRecord": by_id(ActivityRecordRow, "ActivityRecord"),
 }
 
 

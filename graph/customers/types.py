@@ -9,12 +9,14 @@ from strawberry.types import Info
 
 from graph.core.types import Node
 from graph.ids import encode_id
+from graph.pagination import Connection
 from models import enums
 from models.customers import Customer as CustomerRow
 from models.customers import CustomerSort as CustomerSortValues
 
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement
+    from graph.audit.types import ActivityRecord
     from graph.workgroups.types import Workgroup
 
 CustomerStatus = strawberry.enum(enums.CustomerStatus, name="CustomerStatus")
@@ -78,6 +80,14 @@ class Customer(Node):
         from graph.agreements.queries import agreements_of_customer
 
         return agreements_of_customer(info, root.id, active)  # type: ignore[arg-type]
+
+    @strawberry.field(description="This customer's activity records, newest first.")
+    def feed(
+        self, root: CustomerRow, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Annotated["ActivityRecord", strawberry.lazy("graph.audit.types")]] | None:
+        from graph.audit.queries import activity_page
+
+        return activity_page(info, target=("Customer", root.id), first=first, after=after)  # type: ignore[arg-type]
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 import strawberry
 from strawberry.types import Info
 
-from graph.ids import encode_id
+from graph.coordinates import action_of, all_coordinates
+from graph.ids import decode_pk, encode_id
 from graph.workgroups.types import Workgroup
 from models import enums
 from models.accounts import HeldRole
@@ -37,6 +38,34 @@ class Viewer:
     @strawberry.field
     def id(self, root: ViewerSource) -> strawberry.ID:
         return strawberry.ID(encode_id("User", root.id))
+
+    @strawberry.field(
+        description="The coordinates (fields, mutations, input fields, exports, role grants) "
+        "the viewer may use in a workgroup, so a client can hide what it cannot show."
+    )
+    def permissions(self, info: Info, workgroup_id: strawberry.ID) -> list[str]:
+        scope = info.context.scope
+        workgroup = decode_pk(workgroup_id, "Workgroup")
+        if workgroup is None or not scope.sees_workgroup_rows("Workgroup", workgroup):
+            return []
+        return [
+            coordinate
+            for coordinate, action in all_coordinates(info.schema._schema)
+            if scope.may(coordinate, workgroup_id=workgroup, action=action)
+        ]
+
+    @strawberry.field(description="Whether the viewer may use one coordinate in a workgroup.")
+    def can(self, info: Info, coordinate: str, workgroup_id: strawberry.ID) -> bool:
+        scope = info.context.scope
+        workgroup = decode_pk(workgroup_id, "Workgroup")
+        action = action_of(info.schema._schema, coordinate)
+        if (
+            workgroup is None
+            or action is None
+            or not scope.sees_workgroup_rows("Workgroup", workgroup)
+        ):
+            return False
+        return scope.may(coordinate, workgroup_id=workgroup, action=action)
 
     @strawberry.field
     def roles(self, root: ViewerSource, info: Info) -> list[RoleGrant]:
