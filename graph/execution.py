@@ -127,7 +127,7 @@ class GuardedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _execute_guarded_field(self, parent_type, source, field_details_list, path, position):
         field_name = field_details_list[0].node.name.value
         rule = self._field_rules.get((parent_type.name, field_name))
-        if rule is None or (rule is not DENIED and rule.allows(source.workgroup_id)):
+        if rule is None or (rule is not DENIED and rule.allows(source)):
             return super().execute_field(parent_type, source, field_details_list, path, position)
         field_def = self.schema.get_field(parent_type, field_name)
         self.handle_field_error(

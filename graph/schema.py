@@ -14,6 +14,8 @@ from graph.core.queries import NodeQueries
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
 from graph.execution import GuardedExecutionContext
+from graph.support.mutations import SupportMutations
+from graph.support.queries import SupportQueries
 from graph.validation import DocumentValidator, validation_extension
 from graph.viewer.queries import ViewerQueries
 from graph.workgroups.mutations import WorkgroupMutations
@@ -32,12 +34,13 @@ class Query(
     AgreementQueries,
     AccessQueries,
     AuditQueries,
+    SupportQueries,
 ):
     pass
 
 
 @strawberry.type
-class Mutation(WorkgroupMutations, CustomerMutations, AccessMutations):
+class Mutation(WorkgroupMutations, CustomerMutations, AccessMutations, SupportMutations):
     pass
 
 

@@ -2,6 +2,6 @@
 
 from sqlmodel import SQLModel
 
-from models import accounts, activity, agreements, customers  # noqa: F401  (registers tables)
+from models import accounts, activity, agreements, customers, support  # noqa: F401
 
 metadata = SQLModel.metadata

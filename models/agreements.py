@@ -90,8 +90,7 @@ class ConsumptionRecord(SQLModel, table=True):
     quantity: Decimal = Field(sa_column=Column(QUANTITY, nullable=False))
     hours_worked: Decimal | None = Field(default=None, sa_column=Column(QUANTITY))
     description: str | None = Field(default=None, max_length=1000)
-    # Kept for support cases, which reference consumption; no constraint until they exist.
-    case_id: int | None = Field(default=None, index=True)
+    case_id: int | None = Field(default=None, foreign_key="support_case.id", index=True)
 
 
 # ---------------------------------------------------------------- reading

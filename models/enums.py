@@ -105,3 +105,33 @@ class DrillDownCategory(StrEnum):
     EDUCATION_ON_DEMAND = "EDUCATION_ON_DEMAND"
     ASSESSMENTS_ON_DEMAND = "ASSESSMENTS_ON_DEMAND"
     CONTACTS = "CONTACTS"
+    ADDITIONAL_CASES = "ADDITIONAL_CASES"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class CaseSeverity(StrEnum):
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MODERATE = "MODERATE"
+    LOW = "LOW"
+
+
+class CaseClassification(StrEnum):
+    STANDARD = "STANDARD"
+    SU = "SU"
+    DSA = "DSA"
+    X85 = "X85"
+    REC = "REC"
+
+
+class AdditionalCaseReason(StrEnum):
+    """Why a case does not count against a current agreement."""
+
+    CLASSIFICATION = "CLASSIFICATION"
+    NO_AGREEMENT = "NO_AGREEMENT"
+    OTHER_WORKGROUP = "OTHER_WORKGROUP"
+    EXPIRED_AGREEMENT = "EXPIRED_AGREEMENT"

@@ -18,6 +18,8 @@ from models.customers import Customer, add_customer, archive_customer
 from models.enums import (
     AmountKind,
     AmountUnit,
+    CaseClassification,
+    CaseSeverity,
     CompanySize,
     Industry,
     PackageKind,
@@ -143,7 +145,136 @@ def seed_demo(*, session: Session) -> bool:
                 )
             elif index < 4:
                 seed_agreements(session=session, customer=customer, rng=rng, index=index)
+    seed_cases(session=session, workgroup=workgroups["Northwind"], other=workgroups["Fabrikam"])
     return True
+
+
+def seed_cases(*, session: Session, workgroup: Workgroup, other: Workgroup) -> None:
+    """Cases that show every way into a case for member@northwind.example (group "Tier 2",
+    shared, primary contact), several it cannot see, and additional cases of every reason."""
+    from sqlalchemy import select
+
+    from models.accounts import User
+    from models.agreements import Agreement, Package, ServiceAmount
+    from models.support import (
+        create_group,
+        open_case,
+        set_group_access,
+        set_group_member,
+        share_case,
+    )
+
+    def user(email: str) -> User:
+        return session.execute(select(User).where(User.email == email)).scalars().one()
+
+    admin, member, viewer = (
+        user("admin@northwind.example"),
+        user("member@northwind.example"),
+        user("viewer@northwind.example"),
+    )
+    current = (
+        session.execute(
+            select(Agreement).where(
+                Agreement.workgroup_id == workgroup.id, Agreement.number.like("%-000")
+            )
+        )
+        .scalars()
+        .one()
+    )
+    expired = (
+        session.execute(
+            select(Agreement).where(
+                Agreement.workgroup_id == workgroup.id, Agreement.number.like("%-OLD")
+            )
+        )
+        .scalars()
+        .one()
+    )
+    package = (
+        session.execute(
+            select(Package).where(
+                Package.agreement_id == current.id, Package.kind == PackageKind.ENTERPRISE.value
+            )
+        )
+        .scalars()
+        .one()
+    )
+    amount = (
+        session.execute(
+            select(ServiceAmount).where(
+                ServiceAmount.package_id == package.id,
+                ServiceAmount.category == ServiceCategory.REACTIVE_SUPPORT.value,
+            )
+        )
+        .scalars()
+        .one()
+    )
+    counted = {"agreement_id": current.id, "package_id": package.id, "service_amount_id": amount.id}
+    none = {"agreement_id": None, "package_id": None, "service_amount_id": None}
+
+    def case(
+        title,
+        opener,
+        classification=CaseClassification.STANDARD,
+        links=counted,
+        severity=CaseSeverity.MODERATE,
+    ):
+        return open_case(
+            session=session,
+            workgroup_id=workgroup.id,
+            opener=opener,
+            title=title,
+            description=f"{title}.",
+            severity=severity,
+            classification=classification,
+            customer_id=current.customer_id,
+            primary_contact_email=None,
+            **links,
+        )
+
+    tier2 = create_group(
+        session=session, workgroup_id=workgroup.id, name="Tier 2", actor_id=admin.id
+    )
+    set_group_member(
+        session=session, group=tier2, email=member.email, actor_id=admin.id, member=True
+    )
+    via_group = case("Mail flow delayed (via Tier 2)", admin, severity=CaseSeverity.HIGH)
+    set_group_access(
+        session=session, support_case=via_group, group=tier2, actor_id=admin.id, grant=True
+    )
+    shared = case("VPN drops every hour (shared)", viewer)
+    share_case(
+        session=session, support_case=shared, email=member.email, actor_id=viewer.id, share=True
+    )
+    case("Printer queue stuck (member is primary contact)", member, severity=CaseSeverity.LOW)
+    case("Quarterly health check (not visible to member)", admin)
+    case("Licence audit (not visible to member)", viewer)
+    case("Executive escalation (not visible to member)", admin, severity=CaseSeverity.CRITICAL)
+    # Additional cases: one per reason.
+    case("Support assistance request", admin, classification=CaseClassification.SU)
+    case("Developer support question", admin, classification=CaseClassification.DSA)
+    case("Case with no agreement", admin, links=none)
+    case(
+        "Case on the expired agreement",
+        admin,
+        links={
+            **none,
+            "agreement_id": expired.id,
+            "package_id": package.id,
+            "service_amount_id": amount.id,
+        },
+    )
+    foreign = (
+        session.execute(select(Agreement).where(Agreement.workgroup_id == other.id))
+        .scalars()
+        .first()
+    )
+    if foreign is not None:
+        case(
+            "Case on another workgroup's agreement",
+            admin,
+            links={**counted, "agreement_id": foreign.id},
+        )
 
 
 ENTERPRISE_LINES = [

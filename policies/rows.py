@@ -15,6 +15,7 @@ from models.activity import ActivityRecord
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.customers import Customer
 from models.enums import ServiceCategory
+from models.support import SupportCase, member_rule
 
 # The column that says which workgroup a row of each guarded GraphQL type belongs to.
 ROW_WORKGROUP_COLUMN = {
@@ -26,7 +27,18 @@ ROW_WORKGROUP_COLUMN = {
     "ConsumptionRecord": ConsumptionRecord.workgroup_id,
     "RoleAssignment": RoleAssignment.workgroup_id,
     "ActivityRecord": ActivityRecord.workgroup_id,
+    "SupportCase": SupportCase.workgroup_id,
 }
+
+# Types whose rows may be granted through the viewer's own relation to them: the coordinate
+# "<Type>#related" grants, in a workgroup, the rows that this condition admits for the viewer
+# (for cases: the member rule — primary contact, shared with them, or in a group with access).
+RELATED_ROWS = {"SupportCase": member_rule}
+RELATED = "related"
+
+# Relation roles the viewer holds on single rows, for field and mutation decisions:
+# (pseudo-role in the policy, the row attribute that must name the viewer).
+ROW_RELATIONS = {"SupportCase": ("primary_contact", "primary_contact_id")}
 
 # Types whose rows may be granted per category: the column holding it (consumption is always
 # read joined to its service amount) and the categories.
@@ -46,7 +58,7 @@ def qualified_row_coordinates() -> list[str]:
         category_coordinate(type_name, category)
         for type_name in CATEGORY_COLUMN
         for category in CATEGORIES
-    ]
+    ] + [f"{type_name}#{RELATED}" for type_name in RELATED_ROWS]
 
 
 def workgroup_condition(

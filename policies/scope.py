@@ -3,14 +3,18 @@ derived from them — row conditions, field rules for a selection, write checks.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_
 
 from policies.authorizer import AUTHENTICATED, READ, WRITE, Authorizer
 from policies.errors import Forbidden
 from policies.rows import (
     CATEGORIES,
     CATEGORY_COLUMN,
+    RELATED,
+    RELATED_ROWS,
+    ROW_RELATIONS,
     ROW_WORKGROUP_COLUMN,
     any_of,
     category_condition,
@@ -19,6 +23,7 @@ from policies.rows import (
 )
 
 ROW_TYPES = frozenset(ROW_WORKGROUP_COLUMN)
+RELATION_ROLES = frozenset(role for role, _ in ROW_RELATIONS.values())
 MUTATION_ROOT = "Mutation"  # its fields are writes; every other coordinate is read
 
 
@@ -33,16 +38,29 @@ DENIED = Denied()
 
 @dataclass(frozen=True, slots=True)
 class PerWorkgroup:
-    """A field allowed in some workgroups of the request and denied in others."""
+    """A field allowed in some workgroups of the request and denied in others — and, where a
+    relation to the row grants it (e.g. being a case's primary contact), on related rows."""
 
     allowed: frozenset[int]
     elsewhere: bool  # the decision where the viewer holds only global roles
     listed: frozenset[int]  # workgroups where the viewer holds roles of their own
+    related: frozenset[int] = frozenset()  # where the relation grants it
+    related_elsewhere: bool = False
+    relation_attribute: str | None = None  # the row attribute naming the related user
+    user_id: int | None = None
 
-    def allows(self, workgroup_id: int) -> bool:
+    def allows(self, row: Any) -> bool:
+        workgroup_id = row.workgroup_id
         if workgroup_id in self.allowed:
             return True
-        return self.elsewhere and workgroup_id not in self.listed
+        own = workgroup_id in self.listed
+        if not own and self.elsewhere:
+            return True
+        if self.relation_attribute and (
+            workgroup_id in self.related or (not own and self.related_elsewhere)
+        ):
+            return getattr(row, self.relation_attribute) == self.user_id
+        return False
 
 
 FieldRule = Denied | PerWorkgroup
@@ -113,9 +131,22 @@ class AccessScope:
         """The SQL condition admitting exactly the rows of `type_name` this viewer may see."""
         everywhere, listed = self.visible_in(type_name)
         whole = workgroup_condition(type_name, everywhere=everywhere, workgroup_ids=listed)
-        if type_name not in CATEGORY_COLUMN or everywhere:
+        if everywhere:
             return whole
         parts = [whole]
+        if type_name in RELATED_ROWS:
+            in_everywhere, in_listed = self.visible_in(f"{type_name}#{RELATED}")
+            if in_everywhere or in_listed - listed:
+                parts.append(
+                    and_(
+                        RELATED_ROWS[type_name](self.user_id),
+                        workgroup_condition(
+                            type_name, everywhere=in_everywhere, workgroup_ids=in_listed - listed
+                        ),
+                    )
+                )
+        if type_name not in CATEGORY_COLUMN:
+            return any_of(parts)
         for category in CATEGORIES:
             in_everywhere, in_listed = self.visible_in(category_coordinate(type_name, category))
             if in_everywhere or in_listed - listed:
@@ -132,6 +163,9 @@ class AccessScope:
     def row_workgroups(self, type_name: str) -> tuple[bool, frozenset[int]]:
         """Where any row of `type_name` may be visible, whole or by category."""
         everywhere, listed = self.visible_in(type_name)
+        if type_name in RELATED_ROWS:
+            in_everywhere, in_listed = self.visible_in(f"{type_name}#{RELATED}")
+            everywhere, listed = everywhere or in_everywhere, listed | in_listed
         if type_name in CATEGORY_COLUMN:
             for category in CATEGORIES:
                 in_everywhere, in_listed = self.visible_in(category_coordinate(type_name, category))
@@ -159,8 +193,11 @@ class AccessScope:
         for type_name, field_name in coordinates:
             coordinate = f"{type_name}.{field_name}"
             if type_name not in ROW_TYPES:
+                # Mutations acting on a row may be granted through a relation to it; the
+                # resolver decides on the row, so here a relation counts as possibly held.
                 action = WRITE if type_name == MUTATION_ROOT else READ
-                if not allows(every_role, coordinate, action):
+                roles = every_role | RELATION_ROLES if type_name == MUTATION_ROOT else every_role
+                if not allows(roles, coordinate, action):
                     rules[(type_name, field_name)] = DENIED
                 continue
             everywhere, listed = self.row_workgroups(type_name)
@@ -170,24 +207,59 @@ class AccessScope:
             )
             if allowed == listed and (elsewhere or not everywhere):
                 continue
-            if not allowed and not elsewhere:
+            related: frozenset[int] = frozenset()
+            related_elsewhere = False
+            relation = ROW_RELATIONS.get(type_name)
+            if relation is not None:
+                role, _ = relation
+                related = frozenset(
+                    wg
+                    for wg in listed - allowed
+                    if allows(self.workgroup_roles[wg] | {role}, coordinate, READ)
+                )
+                related_elsewhere = (
+                    everywhere
+                    and not elsewhere
+                    and allows(self.global_roles | {role}, coordinate, READ)
+                )
+            if not (allowed or elsewhere or related or related_elsewhere):
                 rules[(type_name, field_name)] = DENIED
             else:
-                rules[(type_name, field_name)] = PerWorkgroup(allowed, elsewhere, listed)
+                rules[(type_name, field_name)] = PerWorkgroup(
+                    allowed,
+                    elsewhere,
+                    listed,
+                    related,
+                    related_elsewhere,
+                    relation[1] if relation else None,
+                    self.user_id,
+                )
         return rules
 
     # ------------------------------------------------------------ writes
 
-    def may(self, coordinate: str, *, workgroup_id: int | None, action: str = WRITE) -> bool:
-        return self.authorizer.allows(self.roles_in(workgroup_id), coordinate, action)
+    def may(
+        self,
+        coordinate: str,
+        *,
+        workgroup_id: int | None,
+        action: str = WRITE,
+        relations: Iterable[str] = (),
+    ) -> bool:
+        """`relations` are the relation roles the viewer holds on the row at hand
+        (e.g. "primary_contact" of a support case)."""
+        roles = self.roles_in(workgroup_id)
+        if relations:
+            roles = roles | frozenset(relations)
+        return self.authorizer.allows(roles, coordinate, action)
 
-    def require(self, coordinate: str, *, workgroup_id: int | None, action: str = WRITE) -> None:
-        if not self.may(coordinate, workgroup_id=workgroup_id, action=action):
-            raise Forbidden(coordinate)
-
-    def require_inputs(
-        self, input_type: str, field_names: Iterable[str], *, workgroup_id: int | None
+    def require(
+        self,
+        coordinate: str,
+        *,
+        workgroup_id: int | None,
+        action: str = WRITE,
+        relations: Iterable[str] = (),
     ) -> None:
-        """Every input field the client set must be writable by the viewer in that workgroup."""
-        for name in field_names:
-            self.require(f"{input_type}.{name}", workgroup_id=workgroup_id)
+        if not self.may(coordinate, workgroup_id=workgroup_id, action=action, relations=relations):
+            raise Forbidden(coordinate)

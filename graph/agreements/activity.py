@@ -2,7 +2,7 @@
 drill-downs per category. Totals are computed in SQL over the rows the viewer may see."""
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import and_, true
@@ -27,6 +27,9 @@ from models import enums
 from models.agreements import Agreement as AgreementRow
 from models.agreements import Package as PackageRow
 from models.agreements import ServiceAmount as ServiceAmountRow
+
+if TYPE_CHECKING:
+    from graph.support.types import AdditionalCase
 
 DrillDownCategory = strawberry.enum(enums.DrillDownCategory, name="DrillDownCategory")
 
@@ -53,6 +56,7 @@ class DrillDown:
     description: str | None
     action_url: str | None
     amounts: strawberry.Private[object]
+    workgroup_ids: strawberry.Private[list[int] | None]
 
     @strawberry.field(description="Consumption records of the category, newest first.")
     def records(
@@ -75,6 +79,21 @@ class DrillDown:
             session=session, query=query, offset=page.offset, limit=page.limit + 1
         )
         return connection(rows, page, lambda: domain.count_rows(session=session, query=query))
+
+    @strawberry.field(
+        description="For ADDITIONAL_CASES: the visible cases that do not count against a "
+        "current agreement of the selected workgroups, each with the reason; else null."
+    )
+    def additional_cases(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Annotated["AdditionalCase", strawberry.lazy("graph.support.types")]] | None:
+        if self.category is not enums.DrillDownCategory.ADDITIONAL_CASES:
+            return None
+        from graph.support.queries import additional_case_page
+
+        return additional_case_page(
+            info, workgroup_ids=self.workgroup_ids, first=first, after=after
+        )
 
 
 def _total(total: domain.CategoryTotal) -> CategoryTotal:
@@ -189,6 +208,7 @@ class CustomerActivity:
             description=first.description if first else None,
             action_url=first.action_url if first else None,
             amounts=amounts,
+            workgroup_ids=self.workgroup_ids,
         )
 
     def _visible_agreement(self, info: Info, agreement_id: str) -> AgreementRow:

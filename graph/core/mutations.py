@@ -23,17 +23,23 @@ def provided_fields(data: Any) -> dict[str, Any]:
     return {name: value for name, value in vars(data).items() if value is not UNSET}
 
 
-def authorize_mutation(info: Info, *, workgroup_id: int | None, inputs: Any = None) -> None:
+def authorize_mutation(
+    info: Info, *, workgroup_id: int | None, inputs: Any = None, relations: tuple[str, ...] = ()
+) -> None:
     """The mutation's own coordinate and each input field set must be granted in the workgroup
-    the mutation acts in (for no workgroup: by the roles held in every workgroup)."""
+    the mutation acts in (for no workgroup: by the roles held in every workgroup), to the
+    viewer's roles there plus their `relations` to the row acted on."""
     context: Context = info.context
-    context.scope.require(f"{info.path.typename}.{info.field_name}", workgroup_id=workgroup_id)
+    context.scope.require(
+        f"{info.path.typename}.{info.field_name}", workgroup_id=workgroup_id, relations=relations
+    )
     if inputs is not None:
-        context.scope.require_inputs(
-            type(inputs).__strawberry_definition__.name,
-            [camel(name) for name in provided_fields(inputs)],
-            workgroup_id=workgroup_id,
-        )
+        for name in provided_fields(inputs):
+            context.scope.require(
+                f"{type(inputs).__strawberry_definition__.name}.{camel(name)}",
+                workgroup_id=workgroup_id,
+                relations=relations,
+            )
 
 
 def run_in_transaction(info: Info, work: Callable[[], T]) -> tuple[T | None, list[UserError]]:

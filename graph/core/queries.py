@@ -11,6 +11,7 @@ from graph.agreements.queries import (
 from graph.core.types import Node
 from graph.customers.queries import customer_by_id
 from graph.ids import decode_id
+from graph.support.queries import case_by_id
 from graph.workgroups.queries import workgroup_by_id
 from models.accounts import RoleAssignment as RoleAssignmentRow
 from models.activity import ActivityRecord as ActivityRecordRow
@@ -25,6 +26,7 @@ _FETCHERS = {
     "ConsumptionRecord": consumption_record_by_id,
     "RoleAssignment": by_id(RoleAssignmentRow, "RoleAssignment"),
     "ActivityRecord": by_id(ActivityRecordRow, "ActivityRecord"),
+    "SupportCase": case_by_id,
 }
 
 

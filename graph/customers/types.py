@@ -17,6 +17,7 @@ from models.customers import CustomerSort as CustomerSortValues
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement
     from graph.audit.types import ActivityRecord
+    from graph.support.types import CaseStatus, SupportCase
     from graph.workgroups.types import Workgroup
 
 CustomerStatus = strawberry.enum(enums.CustomerStatus, name="CustomerStatus")
@@ -88,6 +89,19 @@ class Customer(Node):
         from graph.audit.queries import activity_page
 
         return activity_page(info, target=("Customer", root.id), first=first, after=after)  # type: ignore[arg-type]
+
+    @strawberry.field(description="This customer's support cases the viewer may see.")
+    def support_cases(
+        self,
+        root: CustomerRow,
+        info: Info,
+        status: Annotated["CaseStatus", strawberry.lazy("graph.support.types")] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Annotated["SupportCase", strawberry.lazy("graph.support.types")]]:
+        from graph.support.queries import case_page
+
+        return case_page(info, customer_id=root.id, status=status, first=first, after=after)
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:

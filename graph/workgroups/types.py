@@ -12,6 +12,7 @@ from models.accounts import Workgroup as WorkgroupRow
 
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement
+    from graph.support.types import Group
 
 
 @strawberry.type(description="A team of the provider that manages a set of customers.")
@@ -64,6 +65,25 @@ class Workgroup(Node):
             first=first,
             after=after,
         )
+
+    @strawberry.field(description="The workgroup's groups, by name.")
+    def groups(
+        self, root: WorkgroupRow, info: Info
+    ) -> list[Annotated["Group", strawberry.lazy("graph.support.types")]] | None:
+        from sqlalchemy import func, select
+
+        from graph.support.loaders import support_loaders
+        from models.accounts import UserGroup
+
+        rows = list(
+            info.context.session.execute(
+                select(UserGroup)
+                .where(UserGroup.workgroup_id == root.id)
+                .order_by(func.lower(UserGroup.name))
+            ).scalars()
+        )
+        support_loaders(info.context).members.want(g.id for g in rows)
+        return rows  # type: ignore[return-value]
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:

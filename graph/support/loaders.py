@@ -1,0 +1,46 @@
+"""Batch loaders for what hangs off support cases; every list of cases announces its rows."""
+
+from sqlalchemy import select
+
+from graph.loaders import BatchLoader
+from models import support as domain
+from models.agreements import Agreement
+from models.customers import Customer
+
+
+class SupportLoaders:
+    def __init__(self, context):
+        session, scope = context.session, context.scope
+        self.context = context
+
+        def visible_by_id(table, type_name):
+            def load(ids: list[int]) -> dict:
+                rows = session.execute(
+                    select(table).where(scope.visible(type_name), table.id.in_(ids))
+                ).scalars()
+                return {row.id: row for row in rows}
+
+            return load
+
+        self.customers = BatchLoader(visible_by_id(Customer, "Customer"), lambda: None)
+        self.agreements = BatchLoader(visible_by_id(Agreement, "Agreement"), lambda: None)
+        self.shared_with = BatchLoader(
+            lambda ids: domain.shared_with(session=session, case_ids=ids), list
+        )
+        self.groups = BatchLoader(
+            lambda ids: domain.groups_with_access(session=session, case_ids=ids), list
+        )
+        self.members = BatchLoader(
+            lambda ids: domain.group_members(session=session, group_ids=ids), list
+        )
+
+    def announce_cases(self, rows) -> None:
+        self.customers.want(r.customer_id for r in rows if r.customer_id is not None)
+        self.agreements.want(r.agreement_id for r in rows if r.agreement_id is not None)
+        self.shared_with.want(r.id for r in rows)
+        self.groups.want(r.id for r in rows)
+        self.context.loaders.users.want(r.primary_contact_id for r in rows)
+
+
+def support_loaders(context) -> SupportLoaders:
+    return context.loaders.family("support", lambda: SupportLoaders(context))

@@ -1,0 +1,444 @@
+"""Support cases, who they are shared with, which groups may see them, and the groups.
+
+Who may see a case is one SQL condition (policies.rows.case_visibility): admins and support
+viewers see every case of their workgroups; anyone else holding a role there sees a case only
+as its primary contact, as a user it is shared with, or as a member of a group given access.
+"""
+
+import datetime as dt
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Index,
+    Text,
+    UniqueConstraint,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlmodel import Field, Session, SQLModel
+
+from models.accounts import GroupMember, User, UserGroup, normalize_email
+from models.activity import record_activity
+from models.agreements import Agreement, active_condition
+from models.db import UTCDateTime, utcnow
+from models.enums import AdditionalCaseReason, CaseClassification, CaseSeverity, CaseStatus
+from models.errors import DomainError, ErrorCode, FieldError
+from models.validation import check_text
+
+NOT_COUNTED_CLASSIFICATIONS = (
+    CaseClassification.SU.value,
+    CaseClassification.DSA.value,
+    CaseClassification.X85.value,
+    CaseClassification.REC.value,
+)
+
+
+class SupportCase(SQLModel, table=True):
+    __tablename__ = "support_case"
+    __table_args__ = (
+        UniqueConstraint("workgroup_id", "number", name="uq_support_case_number"),
+        Index("ix_support_case_workgroup_status", "workgroup_id", "status", "created_at"),
+        Index("ix_support_case_primary_contact", "primary_contact_id", "workgroup_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id")
+    number: int
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default=CaseStatus.OPEN.value, max_length=16)
+    severity: str = Field(max_length=16)
+    classification: str = Field(default=CaseClassification.STANDARD.value, max_length=16)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True)
+    package_id: int | None = Field(default=None, foreign_key="package.id")
+    service_amount_id: int | None = Field(default=None, foreign_key="service_amount.id")
+    primary_contact_id: int = Field(foreign_key="app_user.id")
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    closed_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class CaseShare(SQLModel, table=True):
+    __tablename__ = "case_share"
+    __table_args__ = (Index("ix_case_share_user_case", "user_id", "case_id"),)
+
+    case_id: int = Field(foreign_key="support_case.id", primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+
+
+class CaseGroupAccess(SQLModel, table=True):
+    __tablename__ = "case_group_access"
+    __table_args__ = (Index("ix_case_group_access_group_case", "group_id", "case_id"),)
+
+    case_id: int = Field(foreign_key="support_case.id", primary_key=True)
+    group_id: int = Field(foreign_key="user_group.id", primary_key=True)
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def member_rule(user_id: int | None) -> ColumnElement[bool]:
+    """Cases this user reaches personally: primary contact, shared with them, or via a group.
+    Correlated EXISTS, so each case is checked against a few index look-ups."""
+    if user_id is None:
+        return literal(False)
+    shared = exists().where(CaseShare.case_id == SupportCase.id, CaseShare.user_id == user_id)
+    via_group = exists().where(
+        CaseGroupAccess.case_id == SupportCase.id,
+        GroupMember.group_id == CaseGroupAccess.group_id,
+        GroupMember.user_id == user_id,
+    )
+    return or_(SupportCase.primary_contact_id == user_id, shared, via_group)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def case_query(
+    *,
+    visible: ColumnElement[bool],
+    workgroup_ids: list[int] | None = None,
+    customer_id: int | None = None,
+    status: CaseStatus | None = None,
+    classification: CaseClassification | None = None,
+    search: str | None = None,
+):
+    query = select(SupportCase).where(visible)
+    if workgroup_ids is not None:
+        query = query.where(SupportCase.workgroup_id.in_(workgroup_ids))  # type: ignore[attr-defined]
+    if customer_id is not None:
+        query = query.where(SupportCase.customer_id == customer_id)
+    if status is not None:
+        query = query.where(SupportCase.status == status.value)
+    if classification is not None:
+        query = query.where(SupportCase.classification == classification.value)
+    if search and search.strip():
+        text = search.strip().lower()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matches = func.lower(SupportCase.title).like(pattern, escape="\\")
+        if text.isascii() and text.isdigit() and len(text) < 10:
+            matches = or_(matches, SupportCase.number == int(text))
+        query = query.where(matches)
+    return query
+
+
+CASE_ORDER = (SupportCase.created_at.desc(), SupportCase.id.desc())  # type: ignore[attr-defined]
+
+
+def additional_case_reason(today: dt.date):
+    """SQL for why a case does not count against a current agreement, or NULL when it does."""
+    return case(
+        (
+            SupportCase.classification.in_(NOT_COUNTED_CLASSIFICATIONS),  # type: ignore[attr-defined]
+            AdditionalCaseReason.CLASSIFICATION.value,
+        ),
+        (
+            or_(
+                SupportCase.agreement_id.is_(None),  # type: ignore[union-attr]
+                SupportCase.package_id.is_(None),  # type: ignore[union-attr]
+                SupportCase.service_amount_id.is_(None),  # type: ignore[union-attr]
+                Agreement.id.is_(None),  # type: ignore[union-attr]
+            ),
+            AdditionalCaseReason.NO_AGREEMENT.value,
+        ),
+        (
+            Agreement.workgroup_id != SupportCase.workgroup_id,
+            AdditionalCaseReason.OTHER_WORKGROUP.value,
+        ),
+        (~active_condition(today), AdditionalCaseReason.EXPIRED_AGREEMENT.value),
+        else_=None,
+    )
+
+
+def additional_cases_query(*, visible: ColumnElement[bool], workgroup_ids: list[int] | None, today):
+    reason = additional_case_reason(today).label("reason")
+    query = (
+        select(SupportCase, reason)
+        .outerjoin(Agreement, Agreement.id == SupportCase.agreement_id)
+        .where(visible, reason.isnot(None))
+    )
+    if workgroup_ids is not None:
+        query = query.where(SupportCase.workgroup_id.in_(workgroup_ids))  # type: ignore[attr-defined]
+    return query
+
+
+def shared_with(*, session: Session, case_ids: list[int]) -> dict[int, list[User]]:
+    found: dict[int, list[User]] = {cid: [] for cid in case_ids}
+    rows = session.execute(
+        select(CaseShare.case_id, User)
+        .join(User, User.id == CaseShare.user_id)
+        .where(CaseShare.case_id.in_(case_ids))  # type: ignore[attr-defined]
+        .order_by(User.email)
+    ).all()
+    for case_id, user in rows:
+        found[case_id].append(user)
+    return found
+
+
+def groups_with_access(*, session: Session, case_ids: list[int]) -> dict[int, list[UserGroup]]:
+    found: dict[int, list[UserGroup]] = {cid: [] for cid in case_ids}
+    rows = session.execute(
+        select(CaseGroupAccess.case_id, UserGroup)
+        .join(UserGroup, UserGroup.id == CaseGroupAccess.group_id)
+        .where(CaseGroupAccess.case_id.in_(case_ids))  # type: ignore[attr-defined]
+        .order_by(UserGroup.name)
+    ).all()
+    for case_id, group in rows:
+        found[case_id].append(group)
+    return found
+
+
+def group_members(*, session: Session, group_ids: list[int]) -> dict[int, list[User]]:
+    found: dict[int, list[User]] = {gid: [] for gid in group_ids}
+    rows = session.execute(
+        select(GroupMember.group_id, User)
+        .join(User, User.id == GroupMember.user_id)
+        .where(GroupMember.group_id.in_(group_ids))  # type: ignore[attr-defined]
+        .order_by(User.email)
+    ).all()
+    for group_id, user in rows:
+        found[group_id].append(user)
+    return found
+
+
+# ---------------------------------------------------------------- changing
+
+
+def holds_role_in(session: Session, user_id: int, workgroup_id: int) -> bool:
+    from models.accounts import RoleAssignment
+
+    return (
+        session.execute(
+            select(RoleAssignment.id).where(
+                RoleAssignment.user_id == user_id,
+                or_(
+                    RoleAssignment.workgroup_id == workgroup_id,
+                    RoleAssignment.workgroup_id.is_(None),  # type: ignore[union-attr]
+                ),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _workgroup_user(session: Session, email: str, workgroup_id: int, field: str) -> User:
+    """A known user holding a role in the workgroup, or a user error."""
+    user = (
+        session.execute(select(User).where(User.email == normalize_email(email))).scalars().first()
+    )
+    if user is None or not holds_role_in(session, user.id, workgroup_id):  # type: ignore[arg-type]
+        raise DomainError(
+            [FieldError(field, f"No user {email!r} in this workgroup.", ErrorCode.NOT_FOUND)]
+        )
+    return user
+
+
+def open_case(
+    *,
+    session: Session,
+    workgroup_id: int,
+    opener: User,
+    title: str,
+    description: str | None,
+    severity: CaseSeverity,
+    classification: CaseClassification,
+    customer_id: int | None,
+    agreement_id: int | None,
+    package_id: int | None,
+    service_amount_id: int | None,
+    primary_contact_email: str | None,
+) -> SupportCase:
+    errors = check_text("title", title, max_length=200, required=True)
+    errors += check_text("description", description, max_length=10_000)
+    if errors:
+        raise DomainError(errors)
+    contact = (
+        _workgroup_user(session, primary_contact_email, workgroup_id, "primaryContactEmail")
+        if primary_contact_email
+        else opener
+    )
+    number = (
+        session.execute(
+            select(func.coalesce(func.max(SupportCase.number), 0)).where(
+                SupportCase.workgroup_id == workgroup_id
+            )
+        ).scalar_one()
+        + 1
+    )
+    support_case = SupportCase(
+        workgroup_id=workgroup_id,
+        number=number,
+        title=title.strip(),
+        description=description,
+        severity=severity.value,
+        classification=classification.value,
+        customer_id=customer_id,
+        agreement_id=agreement_id,
+        package_id=package_id,
+        service_amount_id=service_amount_id,
+        primary_contact_id=contact.id,  # type: ignore[arg-type]
+    )
+    session.add(support_case)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=opener.id,
+        workgroup_id=workgroup_id,
+        action="case.open",
+        target_type="SupportCase",
+        target_id=support_case.id,
+        after={"number": number, "title": support_case.title, "primaryContact": contact.email},
+    )
+    return support_case
+
+
+def close_case(*, session: Session, support_case: SupportCase, actor_id: int) -> SupportCase:
+    if support_case.status == CaseStatus.CLOSED.value:
+        raise DomainError([FieldError(None, "The case is already closed.", ErrorCode.INVALID)])
+    support_case.status = CaseStatus.CLOSED.value
+    support_case.closed_at = utcnow()
+    session.add(support_case)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=support_case.workgroup_id,
+        action="case.close",
+        target_type="SupportCase",
+        target_id=support_case.id,
+        before={"status": CaseStatus.OPEN.value},
+        after={"status": CaseStatus.CLOSED.value},
+    )
+    return support_case
+
+
+def share_case(
+    *, session: Session, support_case: SupportCase, email: str, actor_id: int, share: bool
+) -> SupportCase:
+    user = _workgroup_user(session, email, support_case.workgroup_id, "email")
+    existing = session.get(CaseShare, (support_case.id, user.id))
+    if share and existing is not None:
+        raise DomainError([FieldError("email", "The case is already shared.", ErrorCode.DUPLICATE)])
+    if not share and existing is None:
+        raise DomainError([FieldError("email", "The case is not shared.", ErrorCode.NOT_FOUND)])
+    if share:
+        session.add(CaseShare(case_id=support_case.id, user_id=user.id))  # type: ignore[arg-type]
+    else:
+        session.delete(existing)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=support_case.workgroup_id,
+        action="case.share" if share else "case.unshare",
+        target_type="SupportCase",
+        target_id=support_case.id,
+        after={"email": user.email},
+    )
+    return support_case
+
+
+def set_group_access(
+    *, session: Session, support_case: SupportCase, group: UserGroup, actor_id: int, grant: bool
+) -> SupportCase:
+    if group.workgroup_id != support_case.workgroup_id:
+        raise DomainError(
+            [
+                FieldError(
+                    "groupId", "No group with this id in the case's workgroup.", ErrorCode.NOT_FOUND
+                )
+            ]
+        )
+    existing = session.get(CaseGroupAccess, (support_case.id, group.id))
+    if grant and existing is not None:
+        raise DomainError(
+            [FieldError("groupId", "The group has access already.", ErrorCode.DUPLICATE)]
+        )
+    if not grant and existing is None:
+        raise DomainError([FieldError("groupId", "The group has no access.", ErrorCode.NOT_FOUND)])
+    if grant:
+        session.add(CaseGroupAccess(case_id=support_case.id, group_id=group.id))  # type: ignore[arg-type]
+    else:
+        session.delete(existing)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=support_case.workgroup_id,
+        action="case.group_access.grant" if grant else "case.group_access.revoke",
+        target_type="SupportCase",
+        target_id=support_case.id,
+        after={"group": group.name},
+    )
+    return support_case
+
+
+def create_group(*, session: Session, workgroup_id: int, name: str, actor_id: int) -> UserGroup:
+    errors = check_text("name", name, max_length=100, required=True)
+    if errors:
+        raise DomainError(errors)
+    name = name.strip()
+    clash = session.execute(
+        select(UserGroup.id).where(
+            UserGroup.workgroup_id == workgroup_id, func.lower(UserGroup.name) == name.lower()
+        )
+    ).first()
+    if clash:
+        raise DomainError(
+            [FieldError("name", "A group with this name exists.", ErrorCode.DUPLICATE)]
+        )
+    group = UserGroup(workgroup_id=workgroup_id, name=name)
+    session.add(group)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=workgroup_id,
+        action="group.create",
+        target_type="Group",
+        target_id=group.id,
+        after={"name": name},
+    )
+    return group
+
+
+def set_group_member(
+    *, session: Session, group: UserGroup, email: str, actor_id: int, member: bool
+) -> UserGroup:
+    if member:
+        user = _workgroup_user(session, email, group.workgroup_id, "email")
+    else:
+        user = (
+            session.execute(select(User).where(User.email == normalize_email(email)))
+            .scalars()
+            .first()
+        )
+        if user is None:
+            raise DomainError([FieldError("email", "Not a member.", ErrorCode.NOT_FOUND)])
+    existing = session.get(GroupMember, (group.id, user.id))
+    if member and existing is not None:
+        raise DomainError([FieldError("email", "Already a member.", ErrorCode.DUPLICATE)])
+    if not member and existing is None:
+        raise DomainError([FieldError("email", "Not a member.", ErrorCode.NOT_FOUND)])
+    if member:
+        session.add(GroupMember(group_id=group.id, user_id=user.id))  # type: ignore[arg-type]
+    else:
+        session.delete(existing)
+    session.flush()
+    record_activity(
+        session=session,
+        actor_id=actor_id,
+        workgroup_id=group.workgroup_id,
+        action="group.member.add" if member else "group.member.remove",
+        target_type="Group",
+        target_id=group.id,
+        after={"email": user.email},
+    )
+    return group
