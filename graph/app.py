@@ -23,6 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
 from graph.context import Context
+from graph.exports import ActivityExport, EducationExport
 from graph.schema import ClienteleSchema, build_schema
 from models.accounts import get_or_create_user, roles_of
 from models.db import make_engine
@@ -33,6 +34,7 @@ from policies import AccessScope, Authorizer
 log = logging.getLogger("clientele.http")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")  # graphql-core's did_you_mean() text
 QUERIES_ONLY = (OperationType.QUERY,)
 QUERIES_AND_MUTATIONS = (OperationType.QUERY, OperationType.MUTATION)
 
@@ -90,6 +92,12 @@ class GraphQLEndpoint:
             return JSONBody(
                 error_body("The database is unavailable; try again.", "UNAVAILABLE", request_id),
                 status_code=503,
+            )
+        except Exception as error:  # outside execution (sign-in, roles): mask it like one inside
+            log.exception("request %s: unexpected error", request_id)
+            message = "Unexpected error." if self.settings.production else str(error)
+            return JSONBody(
+                error_body(message, "INTERNAL_SERVER_ERROR", request_id), status_code=500
             )
         return JSONBody(body, status_code=status)
 
@@ -210,7 +218,11 @@ class GraphQLEndpoint:
                     operation_name=params.get("operationName"),
                     allowed_operation_types=allowed,
                 )
-            except InvalidOperationTypeError:
+            except InvalidOperationTypeError as error:
+                if error.operation_type is OperationType.SUBSCRIPTION:
+                    return 400, error_body(
+                        "Subscriptions are not supported.", "BAD_REQUEST", request_id
+                    )
                 return 405, error_body(
                     "Mutations are only accepted over POST.", "METHOD_NOT_ALLOWED", request_id
                 )
@@ -263,6 +275,9 @@ class GraphQLEndpoint:
                 else "BAD_USER_INPUT"
             )
         formatted["extensions"] = extensions
+        if self.settings.production:
+            # Variable coercion runs outside validation and still suggests schema names.
+            formatted["message"] = _SUGGESTION.sub("", formatted["message"])
         return formatted
 
 
@@ -315,6 +330,10 @@ def create_app(
         settings=settings,
     )
 
+    export_parts = {"engine": engine, "authorizer": endpoint.authorizer, "settings": settings}
+    education = EducationExport(**export_parts)
+    activity = ActivityExport(**export_parts)
+
     async def healthz(request: Request) -> Response:
         try:
             await run_in_threadpool(_ping, engine)
@@ -326,6 +345,8 @@ def create_app(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/exports/education.csv", education.handle, methods=["GET"]),
+            Route("/exports/activity.csv", activity.handle, methods=["GET"]),
         ]
     )
     app.add_middleware(RequestIdMiddleware)
