@@ -23,7 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
 from graph.context import Context
-from graph.exports import ActivityExport, EducationExport
+from graph.exports import ActivityExport, CustomerExport, EducationExport
 from graph.schema import ClienteleSchema, build_schema
 from models.accounts import get_or_create_user, roles_of
 from models.db import make_engine
@@ -333,6 +333,7 @@ def create_app(
     export_parts = {"engine": engine, "authorizer": endpoint.authorizer, "settings": settings}
     education = EducationExport(**export_parts)
     activity = ActivityExport(**export_parts)
+    customers = CustomerExport(**export_parts)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -347,6 +348,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/exports/education.csv", education.handle, methods=["GET"]),
             Route("/exports/activity.csv", activity.handle, methods=["GET"]),
+            Route("/exports/customers.csv", customers.handle, methods=["GET"]),
         ]
     )
     app.add_middleware(RequestIdMiddleware)

@@ -1,12 +1,19 @@
-"""CSV exports over HTTP, streamed in constant memory, decided by the same authorizer."""
+"""CSV exports over HTTP, streamed in constant memory, decided by the same authorizer.
+
+Each export names the coordinate that grants it (decided in the workgroup exported from) and
+builds a plan: the statement, the columns, and how a batch of rows becomes CSV cells. Rows are
+read in batches of BATCH, so memory stays flat whatever the size of the export.
+"""
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,10 +25,12 @@ from graph.ids import decode_pk, encode_id
 from models.accounts import User
 from models.activity import ACTIVITY_ORDER, ActivityRecord
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.customers import Customer, CustomerTag, Tag
 from models.enums import ServiceCategory
 from models.settings import Settings
-from policies import Authorizer
-from policies.coordinates import ACTIVITY_EXPORT, EDUCATION_EXPORT
+from policies import AccessScope, Authorizer
+from policies.authorizer import READ
+from policies.coordinates import ACTIVITY_EXPORT, CUSTOMER_EXPORT, EDUCATION_EXPORT
 
 BATCH = 1000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -35,14 +44,14 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def csv_line(cells: list[object]) -> str:
+def csv_lines(rows: list[list[object]]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
 
 
 class Refusal(Exception):
-    CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
+    CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -68,12 +77,15 @@ def refusal_response(refusal: Refusal, request_id: str) -> Response:
     )
 
 
-class CsvExport:
-    """A CSV of one workgroup's rows, for roles granted `coordinate` there. Rows are streamed
-    from the database in batches, so memory stays flat whatever the size."""
-
-    coordinate: str
+@dataclass
+class ExportPlan:
+    statement: Any
     columns: list[str]
+    render: Callable[[Connection, list[Any]], list[list[object]]]
+
+
+class CsvExport:
+    coordinate: str
     filename: str
 
     def __init__(self, *, engine: Engine, authorizer: Authorizer, settings: Settings):
@@ -87,18 +99,18 @@ class CsvExport:
             email = identity_from_token(
                 bearer_token(request.headers.get("authorization")), self.settings
             )
-            query = await run_in_threadpool(self._authorized_query, request, email)
+            plan = await run_in_threadpool(self._authorized_plan, request, email)
         except Unauthenticated as error:
             return refusal_response(Refusal(401, str(error)), request_id)
         except Refusal as refusal:
             return refusal_response(refusal, request_id)
         return StreamingResponse(
-            self._lines(query),
+            self._lines(plan),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{self.filename}"'},
         )
 
-    def _authorized_query(self, request: Request, email: str):
+    def _authorized_plan(self, request: Request, email: str) -> ExportPlan:
         workgroup_id = decode_pk(request.query_params.get("workgroupId"), "Workgroup")
         with Session(self.engine, expire_on_commit=False) as session:
             viewer = sign_in(session, email)
@@ -107,20 +119,19 @@ class CsvExport:
                 raise Refusal(404, "No workgroup with this id.")
             if not scope.may(self.coordinate, workgroup_id=workgroup_id):
                 raise Refusal(403, f"Not allowed: {self.coordinate}.")
-            return self.query(request, session, scope, workgroup_id)
+            return self.plan(request, session, scope, workgroup_id)
 
-    def query(self, request: Request, session: Session, scope, workgroup_id: int):
+    def plan(
+        self, request: Request, session: Session, scope: AccessScope, workgroup_id: int
+    ) -> ExportPlan:
         raise NotImplementedError
 
-    def cells(self, row) -> list[object]:
-        raise NotImplementedError
-
-    def _lines(self, query) -> Iterator[str]:
-        yield csv_line(self.columns)
+    def _lines(self, plan: ExportPlan) -> Iterator[str]:
+        yield csv_lines([plan.columns])
         with self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=BATCH).execute(query)
+            result = connection.execution_options(yield_per=BATCH).execute(plan.statement)
             for batch in result.partitions():
-                yield "".join(csv_line(self.cells(row)) for row in batch)
+                yield csv_lines(plan.render(connection, batch))
 
 
 class EducationExport(CsvExport):
@@ -128,11 +139,10 @@ class EducationExport(CsvExport):
     consumption of one workgroup (or one of its agreements)."""
 
     coordinate = EDUCATION_EXPORT
-    columns = ["date", "agreement", "package", "quantity", "hours", "description"]
     filename = "education-report.csv"
 
-    def query(self, request, session, scope, workgroup_id):
-        query = (
+    def plan(self, request, session, scope, workgroup_id):
+        statement = (
             select(
                 ConsumptionRecord.date,
                 Agreement.number,
@@ -166,30 +176,33 @@ class EducationExport(CsvExport):
             )
             if not visible:
                 raise Refusal(404, "No agreement with this id in this workgroup.")
-            query = query.where(Agreement.id == agreement_id)
-        return query
+            statement = statement.where(Agreement.id == agreement_id)
 
-    def cells(self, row) -> list[object]:
-        day, number, package, quantity, hours, description = row
-        return [
-            day.isoformat(),
-            safe_cell(number),
-            safe_cell(package),
-            quantity,
-            "" if hours is None else hours,
-            safe_cell(description),
-        ]
+        def render(_connection, batch):
+            return [
+                [
+                    day.isoformat(),
+                    safe_cell(number),
+                    safe_cell(package),
+                    quantity,
+                    "" if hours is None else hours,
+                    safe_cell(description),
+                ]
+                for day, number, package, quantity, hours, description in batch
+            ]
+
+        columns = ["date", "agreement", "package", "quantity", "hours", "description"]
+        return ExportPlan(statement, columns, render)
 
 
 class ActivityExport(CsvExport):
     """GET /exports/activity.csv?workgroupId=…: the workgroup's activity log, newest first."""
 
     coordinate = ACTIVITY_EXPORT
-    columns = ["at", "actor", "action", "target_type", "target_id", "before", "after"]
     filename = "activity-log.csv"
 
-    def query(self, request, session, scope, workgroup_id):
-        return (
+    def plan(self, request, session, scope, workgroup_id):
+        statement = (
             select(
                 ActivityRecord.at,
                 User.email,
@@ -204,14 +217,68 @@ class ActivityExport(CsvExport):
             .order_by(*ACTIVITY_ORDER)
         )
 
-    def cells(self, row) -> list[object]:
-        at, actor, action, target_type, target_id, before, after = row
-        return [
-            at.isoformat(),
-            safe_cell(actor),
-            safe_cell(action),
-            safe_cell(target_type),
-            "" if target_id is None else encode_id(target_type, target_id),
-            "" if before is None else safe_cell(orjson.dumps(before).decode()),
-            "" if after is None else safe_cell(orjson.dumps(after).decode()),
+        def render(_connection, batch):
+            return [
+                [
+                    at.isoformat(),
+                    safe_cell(actor),
+                    safe_cell(action),
+                    safe_cell(target_type),
+                    "" if target_id is None else encode_id(target_type, target_id),
+                    "" if before is None else safe_cell(orjson.dumps(before).decode()),
+                    "" if after is None else safe_cell(orjson.dumps(after).decode()),
+                ]
+                for at, actor, action, target_type, target_id, before, after in batch
+            ]
+
+        columns = ["at", "actor", "action", "target_type", "target_id", "before", "after"]
+        return ExportPlan(statement, columns, render)
+
+
+# (column, the field a viewer must be able to read to get it, how to render it)
+CUSTOMER_COLUMNS: list[tuple[str, str, Callable[[Any, list[str]], object]]] = [
+    ("id", "Customer.id", lambda row, _tags: encode_id("Customer", row.id)),
+    ("company name", "Customer.companyName", lambda row, _tags: safe_cell(row.company_name)),
+    ("primary domain", "Customer.primaryDomain", lambda row, _tags: safe_cell(row.primary_domain)),
+    ("relationship", "Customer.relationship", lambda row, _tags: row.relationship or ""),
+    ("tags", "Customer.tags", lambda _row, tags: safe_cell(", ".join(tags))),
+    ("status", "Customer.status", lambda row, _tags: row.status),
+    ("country", "Customer.primaryLocation", lambda row, _tags: row.primary_location or ""),
+    ("city", "Customer.city", lambda row, _tags: safe_cell(row.city)),
+]
+
+
+class CustomerExport(CsvExport):
+    """GET /exports/customers.csv?workgroupId=…: every customer of the workgroup, whatever a
+    client's list shows, with only the columns the viewer may read."""
+
+    coordinate = CUSTOMER_EXPORT
+    filename = "customers.csv"
+
+    def plan(self, request, session, scope, workgroup_id):
+        columns = [
+            column
+            for column in CUSTOMER_COLUMNS
+            if scope.may(column[1], workgroup_id=workgroup_id, action=READ)
         ]
+        with_tags = any(name == "tags" for name, _, _ in columns)
+        statement = (
+            select(Customer)
+            .where(scope.visible("Customer"), Customer.workgroup_id == workgroup_id)
+            .order_by(Customer.company_name, Customer.id)
+        )
+
+        def render(connection, batch):
+            rows = batch
+            tags: dict[int, list[str]] = {}
+            if with_tags:  # one look-up per batch, not per row
+                for customer_id, name in connection.execute(
+                    select(CustomerTag.customer_id, Tag.name)
+                    .join(Tag, Tag.id == CustomerTag.tag_id)
+                    .where(CustomerTag.customer_id.in_([r.id for r in rows]))  # type: ignore[attr-defined]
+                    .order_by(Tag.name)
+                ):
+                    tags.setdefault(customer_id, []).append(name)
+            return [[cell(row, tags.get(row.id, [])) for _, _, cell in columns] for row in rows]
+
+        return ExportPlan(statement, [name for name, _, _ in columns], render)

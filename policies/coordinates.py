@@ -5,9 +5,10 @@ from policies.rows import qualified_row_coordinates
 
 EDUCATION_EXPORT = "Export.educationReport"
 ACTIVITY_EXPORT = "Export.activityLog"
+CUSTOMER_EXPORT = "Export.customers"
 
 # HTTP exports, each decided in the workgroup it exports from.
-EXPORTS = [(EDUCATION_EXPORT, WRITE), (ACTIVITY_EXPORT, WRITE)]
+EXPORTS = [(EDUCATION_EXPORT, WRITE), (ACTIVITY_EXPORT, WRITE), (CUSTOMER_EXPORT, WRITE)]
 
 
 def non_schema_coordinates() -> list[tuple[str, str]]:
