@@ -123,6 +123,29 @@ def cmd_grant(args) -> int:
     return 0
 
 
+def cmd_bench_data(args) -> int:
+    import time
+
+    from models.benchdata import build
+    from models.migrate import pending_migration_message
+
+    engine = _engine()
+    pending = pending_migration_message(engine)
+    if pending:
+        print(pending, file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        counts = build(engine, customers=args.customers, cases=args.cases, users=args.users)
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    for table, count in counts.items():
+        print(f"{table:>20} {count:>10,}")
+    print(f"Loaded in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
 def cmd_export_schema(args) -> int:
     from graph.schema import schema_sdl
 
@@ -163,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--workgroup", required=True, help='workgroup name, or "*" for every workgroup'
     )
     grant.set_defaults(run=cmd_grant)
+
+    bench = commands.add_parser("bench-data", help="load the deterministic benchmark data set")
+    bench.add_argument("--customers", type=int, default=10_000)
+    bench.add_argument("--cases", type=int, default=100_000)
+    bench.add_argument("--users", type=int, default=1000)
+    bench.set_defaults(run=cmd_bench_data)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=None)

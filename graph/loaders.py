@@ -86,6 +86,20 @@ class Loaders:
             lambda: None,
         )
         self._extra: dict[str, Any] = {}
+        self._announced: dict[str, set[Any]] = {}
+        self._listeners: dict[str, list[Callable[[Iterable[Any]], None]]] = {}
+
+    def announce(self, type_name: str, keys: Iterable[Any]) -> None:
+        """Tells every loader keyed by rows of `type_name` (now or later) which keys to batch."""
+        keys = set(keys)
+        self._announced.setdefault(type_name, set()).update(keys)
+        for listener in self._listeners.get(type_name, []):
+            listener(keys)
+
+    def listen(self, type_name: str, want: Callable[[Iterable[Any]], None]) -> None:
+        """`want` gets every key of `type_name` announced so far and from now on."""
+        self._listeners.setdefault(type_name, []).append(want)
+        want(self._announced.get(type_name, set()))
 
     def family(self, name: str, build: Callable[[], Any]) -> Any:
         """A loader (or family) other domains register once per request under `name`."""

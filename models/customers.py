@@ -1,5 +1,8 @@
 """Customers, their contacts and tags, and the operations that change them."""
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
@@ -15,12 +18,14 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     exists,
+    false,
     func,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel
 
@@ -32,6 +37,7 @@ from models.validation import (
     check_country,
     check_domain,
     check_text,
+    has_control_characters,
     normalize_domain,
     normalize_tag,
 )
@@ -186,23 +192,33 @@ def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
     if spec.status is not None:
         conditions.append(Customer.status == spec.status.value)
     if spec.search and spec.search.strip():
-        pattern = f"%{_escape_like(spec.search.strip().lower())}%"
-        conditions.append(
-            or_(
-                func.lower(Customer.company_name).like(pattern, escape="\\"),
-                Customer.primary_domain.like(pattern, escape="\\"),  # type: ignore[union-attr]
-                func.lower(Customer.domains.cast(String)).like(pattern, escape="\\"),  # type: ignore[union-attr]
-            )
-        )
+        term = spec.search.strip().lower()
+        pattern = f"%{_escape_like(term)}%"
+        matches = [
+            func.lower(Customer.company_name).like(pattern, escape="\\"),
+            Customer.primary_domain.like(pattern, escape="\\"),  # type: ignore[union-attr]
+        ]
+        # Extra domains are searched in their JSON text: only a term of host-name characters
+        # cannot match the brackets, quotes and commas around and between them.
+        if _HOST_NAME_CHARACTERS.fullmatch(term):
+            matches.append(func.lower(Customer.domains.cast(String)).like(pattern, escape="\\"))  # type: ignore[union-attr]
+        # No stored text holds NUL (PostgreSQL refuses it even as a parameter).
+        conditions.append(false() if "\x00" in term else or_(*matches))
     if spec.tag is not None:
+        key = normalize_tag(spec.tag).lower()
         conditions.append(
-            exists().where(
+            false()
+            if "\x00" in key
+            else exists().where(
                 CustomerTag.customer_id == Customer.id,
                 Tag.id == CustomerTag.tag_id,
-                Tag.name_key == normalize_tag(spec.tag).lower(),
+                Tag.name_key == key,
             )
         )
     return conditions
+
+
+_HOST_NAME_CHARACTERS = re.compile(r"[a-z0-9.-]+")
 
 
 def _escape_like(text: str) -> str:
@@ -354,6 +370,10 @@ def _validate(
                         field, f"A tag has at most {TAG_MAX} characters.", ErrorCode.TOO_LONG
                     )
                 )
+            elif any(has_control_characters(t) for t in tags):
+                errors.append(
+                    FieldError(field, "Control characters are not allowed.", ErrorCode.INVALID)
+                )
             else:
                 unique = {t.lower(): t for t in reversed(tags)}
                 clean[name] = [unique[k] for k in dict.fromkeys(t.lower() for t in tags)]
@@ -362,13 +382,18 @@ def _validate(
     return clean, errors
 
 
+def _tag_keys(tags: list[str]) -> set[str]:
+    return {tag.lower() for tag in tags}
+
+
 def _api_name(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
 
 def _snapshot(customer: Customer, names: list[str], tags: list[str] | None) -> dict[str, Any]:
-    values = {name: getattr(customer, name) for name in names if name != "tags"}
+    """The named values as the API calls them, for the activity record."""
+    values = {_api_name(name): getattr(customer, name) for name in names if name != "tags"}
     if tags is not None:
         values["tags"] = tags
     return values
@@ -391,6 +416,18 @@ def _duplicate_domain_error() -> FieldError:
         "Another customer of this workgroup has this primary domain.",
         ErrorCode.DUPLICATE,
     )
+
+
+@contextmanager
+def _domain_taken_meanwhile() -> Iterator[None]:
+    """A concurrent transaction took the primary domain after it was checked: the unique
+    constraint refuses the write, which is the same DUPLICATE the check would have given."""
+    try:
+        yield
+    except IntegrityError as failure:
+        if "primary_domain" not in str(failure.orig):
+            raise
+        raise DomainError([_duplicate_domain_error()]) from failure
 
 
 def _set_tags(session: Session, customer: Customer, names: list[str]) -> None:
@@ -423,14 +460,17 @@ def add_customer(
     *, session: Session, workgroup_id: int, values: dict[str, Any], actor_id: int | None
 ) -> Customer:
     clean, errors = _validate(values, creating=True)
-    if not errors and _primary_domain_taken(session, workgroup_id, clean["primary_domain"], None):
+    if "primary_domain" in clean and _primary_domain_taken(
+        session, workgroup_id, clean["primary_domain"], None
+    ):
         errors.append(_duplicate_domain_error())
     if errors:
         raise DomainError(errors)
     tags = clean.pop("tags", None)
     customer = Customer(workgroup_id=workgroup_id, **clean)
     session.add(customer)
-    session.flush()
+    with _domain_taken_meanwhile():
+        session.flush()
     if tags:
         _set_tags(session, customer, tags)
     record_activity(
@@ -466,12 +506,8 @@ def update_customer(
         )
     _check_version(customer, expected_version)
     clean, errors = _validate(changes, creating=False)
-    if (
-        not errors
-        and "primary_domain" in clean
-        and _primary_domain_taken(
-            session, customer.workgroup_id, clean["primary_domain"], customer.id
-        )
+    if "primary_domain" in clean and _primary_domain_taken(
+        session, customer.workgroup_id, clean["primary_domain"], customer.id
     ):
         errors.append(_duplicate_domain_error())
     if errors:
@@ -483,11 +519,12 @@ def update_customer(
         else None
     )
     changed = [name for name, value in clean.items() if getattr(customer, name) != value]
-    tags_changed = tags is not None and tags != old_tags
+    tags_changed = tags is not None and _tag_keys(tags) != _tag_keys(old_tags or [])
     if not changed and not tags_changed:
         return customer
     before = _snapshot(customer, changed, old_tags if tags_changed else None)
-    _bump(session, customer, expected_version, {name: clean[name] for name in changed})
+    with _domain_taken_meanwhile():
+        _bump(session, customer, expected_version, {name: clean[name] for name in changed})
     if tags_changed:
         _set_tags(session, customer, tags)  # type: ignore[arg-type]
     record_activity(

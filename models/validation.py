@@ -46,9 +46,14 @@ def check_text(
         return [
             FieldError(field, f"At most {max_length} characters are allowed.", ErrorCode.TOO_LONG)
         ]
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+    if has_control_characters(value):
         return [FieldError(field, "Control characters are not allowed.", ErrorCode.INVALID)]
     return []
+
+
+def has_control_characters(value: str) -> bool:
+    """True if `value` holds a control character other than newline and tab."""
+    return any(ord(ch) < 32 and ch not in "\n\t" for ch in value)
 
 
 def check_domain(field: str, value: str | None, *, required: bool = False) -> list[FieldError]:

@@ -6,14 +6,14 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from graph.loaders import BatchLoader, LoaderFamily
 from models import agreements as domain
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.customers import Customer
 from models.enums import PackageKind, PackageStatus
+from models.paging import pages_by_parent
 
 
 def _grouped(rows, key) -> dict:
@@ -80,6 +80,7 @@ class AgreementLoaders:
         )
         self.consumption = LoaderFamily(consumption_by_amount, lambda: ([], 0))
         self.customers = BatchLoader(customers_by_id, lambda: None)
+        context.loaders.listen("Customer", self.agreements_by_customer.want)
 
     # -- announcing what the next level will ask for
 
@@ -106,34 +107,21 @@ class AgreementLoaders:
         date_from: dt.date | None,
         date_to: dt.date | None,
     ) -> dict[int, tuple[list[ConsumptionRecord], int]]:
-        amounts = and_(self.scope.visible("ConsumptionRecord"), ServiceAmount.id.in_(ids))  # type: ignore[union-attr]
-        base = domain.consumption_query(
-            service_amounts=amounts, date_from=date_from, date_to=date_to
+        query = domain.consumption_query(
+            service_amounts=self.scope.visible("ConsumptionRecord"),
+            date_from=date_from,
+            date_to=date_to,
         )
-        position = (
-            func.row_number()
-            .over(
-                partition_by=ConsumptionRecord.service_amount_id,
-                order_by=(ConsumptionRecord.date.desc(), ConsumptionRecord.id.desc()),  # type: ignore[attr-defined]
-            )
-            .label("position")
+        return pages_by_parent(
+            session=self.session,
+            query=query,
+            entity=ConsumptionRecord,
+            parent_column=ConsumptionRecord.service_amount_id,
+            order_by=(ConsumptionRecord.date.desc(), ConsumptionRecord.id.desc()),  # type: ignore[attr-defined]
+            parent_ids=ids,
+            offset=offset,
+            limit=limit,
         )
-        numbered = base.add_columns(position).subquery()
-        record = aliased(ConsumptionRecord, numbered)
-        rows = self.session.execute(
-            select(record)
-            .where(numbered.c.position > offset, numbered.c.position <= offset + limit)
-            .order_by(numbered.c.service_amount_id, numbered.c.position)
-        ).scalars()
-        pages: dict[int, tuple[list[ConsumptionRecord], int]] = {}
-        grouped = _grouped(rows, lambda r: r.service_amount_id)
-        counted = base.with_only_columns(
-            ConsumptionRecord.service_amount_id, func.count()
-        ).group_by(ConsumptionRecord.service_amount_id)
-        totals = dict(self.session.execute(counted).all())
-        for amount_id in ids:
-            pages[amount_id] = (grouped.get(amount_id, []), totals.get(amount_id, 0))
-        return pages
 
 
 def agreement_loaders(context) -> AgreementLoaders:

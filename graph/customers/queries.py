@@ -58,6 +58,7 @@ def customer_page(
     )
     context.loaders.workgroups.want(row.workgroup_id for row in rows)
     context.loaders.customer_tags.want(row.id for row in rows)
+    context.loaders.announce("Customer", (row.id for row in rows))
     return connection(
         rows, page, lambda: count_customers(session=session, visible=visible, spec=spec)
     )

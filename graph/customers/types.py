@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from graph.core.types import Node
 from graph.ids import encode_id
-from graph.pagination import Connection
+from graph.pagination import Connection, Page, connection
 from models import enums
 from models.customers import Customer as CustomerRow
 from models.customers import CustomerSort as CustomerSortValues
@@ -99,9 +99,13 @@ class Customer(Node):
         first: int = 50,
         after: str | None = None,
     ) -> Connection[Annotated["SupportCase", strawberry.lazy("graph.support.types")]]:
-        from graph.support.queries import case_page
+        from graph.support.loaders import support_loaders
 
-        return case_page(info, customer_id=root.id, status=status, first=first, after=after)
+        page = Page.from_args(first, after, info.context.settings.max_page_size)
+        rows, total = support_loaders(info.context).cases_by_customer.get(
+            root.id, status, page.offset, page.limit + 1
+        )
+        return connection(rows, page, lambda: total)
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:

@@ -2,10 +2,11 @@
 
 from sqlalchemy import select
 
-from graph.loaders import BatchLoader
+from graph.loaders import BatchLoader, LoaderFamily
 from models import support as domain
 from models.agreements import Agreement
 from models.customers import Customer
+from models.paging import pages_by_parent
 
 
 class SupportLoaders:
@@ -33,6 +34,26 @@ class SupportLoaders:
         self.members = BatchLoader(
             lambda ids: domain.group_members(session=session, group_ids=ids), list
         )
+
+        def cases_by_customer(status, offset: int, limit: int):
+            def load(ids: list[int]) -> dict:
+                pages = pages_by_parent(
+                    session=session,
+                    query=domain.case_query(visible=scope.visible("SupportCase"), status=status),
+                    entity=domain.SupportCase,
+                    parent_column=domain.SupportCase.customer_id,
+                    order_by=domain.CASE_ORDER,
+                    parent_ids=ids,
+                    offset=offset,
+                    limit=limit,
+                )
+                self.announce_cases([case for rows, _ in pages.values() for case in rows])
+                return pages
+
+            return load
+
+        self.cases_by_customer = LoaderFamily(cases_by_customer, lambda: ([], 0))
+        context.loaders.listen("Customer", self.cases_by_customer.want)
 
     def announce_cases(self, rows) -> None:
         self.customers.want(r.customer_id for r in rows if r.customer_id is not None)
