@@ -151,3 +151,98 @@ def _customer_edges(body: dict) -> list:
         for workgroup in data["workgroups"]["edges"]
         for edge in workgroup["node"]["customers"]["edges"]
     ]
+
+
+CUSTOMERS_WITH_AGREEMENTS = """
+query($first: Int!) {
+  customers(first: $first) { edges { node { id companyName
+    agreements { id number packages { id kind serviceAmounts {
+      id category purchased used available
+      consumption(first: 3) { totalCount edges { node { date } } }
+    } } }
+    supportCases(first: 3) { totalCount edges { node { title } } }
+  } } }
+}
+"""
+
+
+def add_agreements(session, workgroup, customers: int) -> None:
+    """`customers` customers, each with an agreement, two packages and consumption."""
+    import datetime as dt
+
+    from models.agreements import (
+        add_agreement,
+        add_package,
+        add_service_amount,
+        record_consumption,
+        today_utc,
+    )
+    from models.enums import AmountKind, AmountUnit, PackageKind, ServiceCategory
+
+    today = today_utc()
+    for i in range(customers):
+        customer = Customer(
+            workgroup_id=workgroup.id, company_name=f"C{i:04d}", primary_domain=f"c{i}.example"
+        )
+        session.add(customer)
+        session.flush()
+        agreement = add_agreement(
+            session=session,
+            customer=customer,
+            number=f"A{i}",
+            name="Agreement",
+            starts_on=today - dt.timedelta(days=100),
+            ends_on=today + dt.timedelta(days=100),
+        )
+        for kind in (PackageKind.ENTERPRISE, PackageKind.ADD_ON):
+            package = add_package(session=session, agreement=agreement, name=kind.value, kind=kind)
+            amount = add_service_amount(
+                session=session,
+                package=package,
+                category=ServiceCategory.ADVISORY,
+                kind=AmountKind.CONSUMABLE,
+                unit=AmountUnit.HOURS,
+                purchased=10,
+            )
+            for day in range(4):
+                record_consumption(
+                    session=session,
+                    service_amount=amount,
+                    on=today - dt.timedelta(days=day),
+                    quantity=1,
+                )
+    session.commit()
+
+
+def test_nested_customer_dashboard_costs_the_same_for_3_and_30_customers(
+    gql, engine, authorizer, session
+):
+    # Given an admin of a workgroup with 3 customers and another of one with 30, each customer
+    # with an agreement, packages, service amounts and consumption
+    small, large = make_workgroup(session, "Small"), make_workgroup(session, "Large")
+    add_agreements(session, small, 3)
+    add_agreements(session, large, 30)
+    grant(session, "admin@small.example", "admin", small)
+    grant(session, "admin@large.example", "admin", large)
+
+    # When each asks for customers → agreements → packages → amounts → consumption, and cases
+    small_cost = measure_with(gql, engine, authorizer, "admin@small.example")
+    large_cost = measure_with(gql, engine, authorizer, "admin@large.example")
+
+    # Then both cost the same statements and evaluations
+    assert small_cost[:2] == large_cost[:2]
+    edges = large_cost[2]["data"]["customers"]["edges"]
+    assert len(edges) == 30
+    amounts = edges[0]["node"]["agreements"][0]["packages"][0]["serviceAmounts"]
+    assert amounts[0]["used"] == 4.0 and amounts[0]["available"] == 6.0
+    assert amounts[0]["consumption"]["totalCount"] == 4
+    assert len(amounts[0]["consumption"]["edges"]) == 3
+
+
+def measure_with(gql, engine, authorizer, email):
+    authorizer.clear_cache()
+    before = authorizer.evaluations
+    with counting_statements(engine) as statements:
+        body = gql(email, CUSTOMERS_WITH_AGREEMENTS, {"first": 100})
+    assert "errors" not in body, body.get("errors")
+    return len(statements), authorizer.evaluations - before, body
