@@ -9,7 +9,7 @@ import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,14 +22,13 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
-from graph.context import Context
+from graph.context import Context, open_viewer
 from graph.exports import ActivityExport, CustomerExport, EducationExport
 from graph.schema import ClienteleSchema, build_schema
-from models.accounts import get_or_create_user, roles_of
 from models.db import make_engine
 from models.migrate import pending_migration_message
 from models.settings import Settings, get_settings
-from policies import AccessScope, Authorizer
+from policies import Authorizer
 
 log = logging.getLogger("clientele.http")
 
@@ -196,19 +195,14 @@ class GraphQLEndpoint:
         self, *, email: str, params: dict, allowed, request_id: str
     ) -> tuple[int, dict[str, Any]]:
         with Session(self.engine, expire_on_commit=False) as session:
-            viewer = self._sign_in(session, email)
-            held = roles_of(session=session, user_id=viewer.id)  # type: ignore[arg-type]
-            scope = AccessScope.build(
-                authorizer=self.authorizer,
-                user_id=viewer.id,
-                held=[(h.role.value, h.workgroup_id) for h in held],
-            )
+            viewer, held, scope = open_viewer(session, email, self.authorizer)
             context = Context(
                 session=session,
                 viewer=viewer,
                 scope=scope,
                 settings=self.settings,
                 request_id=request_id,
+                held=held,
             )
             try:
                 result = self.schema.execute_sync(
@@ -242,16 +236,6 @@ class GraphQLEndpoint:
             if result.data is None and all(not e.path for e in result.errors):
                 status = 400  # the document was refused before execution
         return status, body
-
-    def _sign_in(self, session: Session, email: str):
-        """The viewer's user row; created on first sign-in."""
-        try:
-            user = get_or_create_user(session=session, email=email)
-            session.commit()
-        except IntegrityError:  # another request created it at the same moment
-            session.rollback()
-            user = get_or_create_user(session=session, email=email)
-        return user
 
     def _format_error(self, error: GraphQLError, request_id: str) -> dict[str, Any]:
         original = error.original_error

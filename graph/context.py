@@ -6,7 +6,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from graph.loaders import Loaders
-from models.accounts import User, get_or_create_user, roles_of
+from models import accounts
+from models.accounts import HeldRole, User
 from models.settings import Settings
 from policies import AccessScope, Authorizer
 
@@ -18,27 +19,27 @@ class Context:
     scope: AccessScope
     settings: Settings
     request_id: str
+    held: list[HeldRole] = field(default_factory=list)  # the viewer's own grants
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session)
 
 
-def sign_in(session: Session, email: str) -> User:
-    """The viewer's user row; created on first sign-in."""
+def open_viewer(
+    session: Session, email: str, authorizer: Authorizer
+) -> tuple[User, list[HeldRole], AccessScope]:
+    """The signed-in user (created on first sign-in), the roles they hold, and their access
+    for this request."""
     try:
-        user = get_or_create_user(session=session, email=email)
+        user, held = accounts.sign_in(session=session, email=email)
         session.commit()
-    except IntegrityError:  # another request created it at the same moment
+    except IntegrityError:  # another request created the user at the same moment
         session.rollback()
-        user = get_or_create_user(session=session, email=email)
-    return user
-
-
-def scope_for(session: Session, viewer: User, authorizer: Authorizer) -> AccessScope:
-    held = roles_of(session=session, user_id=viewer.id)  # type: ignore[arg-type]
-    return AccessScope.build(
+        user, held = accounts.sign_in(session=session, email=email)
+    scope = AccessScope.build(
         authorizer=authorizer,
-        user_id=viewer.id,
+        user_id=user.id,
         held=[(h.role.value, h.workgroup_id) for h in held],
     )
+    return user, held, scope

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
-from graph.context import scope_for, sign_in
+from graph.context import open_viewer
 from graph.ids import decode_pk, encode_id
 from models.accounts import User
 from models.activity import ACTIVITY_ORDER, ActivityRecord
@@ -113,8 +113,7 @@ class CsvExport:
     def _authorized_plan(self, request: Request, email: str) -> ExportPlan:
         workgroup_id = decode_pk(request.query_params.get("workgroupId"), "Workgroup")
         with Session(self.engine, expire_on_commit=False) as session:
-            viewer = sign_in(session, email)
-            scope = scope_for(session, viewer, self.authorizer)
+            _, _, scope = open_viewer(session, email, self.authorizer)
             if workgroup_id is None or not scope.sees_workgroup_rows("Workgroup", workgroup_id):
                 raise Refusal(404, "No workgroup with this id.")
             if not scope.may(self.coordinate, workgroup_id=workgroup_id):

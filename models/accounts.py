@@ -107,6 +107,21 @@ def get_or_create_user(*, session: Session, email: str) -> User:
     return user
 
 
+def sign_in(*, session: Session, email: str) -> tuple[User, list[HeldRole]]:
+    """The user with this e-mail and the roles they hold, in one statement; a user signing in
+    for the first time is created (and holds nothing yet)."""
+    email = normalize_email(email)
+    rows = session.execute(
+        select(User, RoleAssignment.role, RoleAssignment.workgroup_id)
+        .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(User.email == email)
+    ).all()
+    if not rows:
+        return get_or_create_user(session=session, email=email), []
+    held = [HeldRole(Role(role), workgroup_id) for _, role, workgroup_id in rows if role]
+    return rows[0][0], held
+
+
 def roles_of(*, session: Session, user_id: int) -> list[HeldRole]:
     rows = session.execute(
         select(RoleAssignment.role, RoleAssignment.workgroup_id).where(
