@@ -1,5 +1,6 @@
 """Bearer tokens: HS256 JWTs signed with the configured secret; identity from `email` or `sub`."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -8,6 +9,8 @@ from models.settings import Settings
 
 ALGORITHM = "HS256"
 MAX_TOKEN_BYTES = 8192
+# One "@" between non-empty parts, no whitespace or control characters (PostgreSQL refuses NUL).
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
 
 
 class Unauthenticated(Exception):
@@ -44,9 +47,11 @@ def identity_from_token(token: str, settings: Settings) -> str:
     except jwt.PyJWTError as error:
         raise Unauthenticated("The token is not valid.") from error
     identity = claims.get("email") or claims.get("sub")
-    if not isinstance(identity, str) or "@" not in identity or len(identity) > 254:
+    if isinstance(identity, str):
+        identity = identity.strip()
+    if not isinstance(identity, str) or len(identity) > 254 or not _EMAIL.fullmatch(identity):
         raise Unauthenticated("The token names no e-mail address (`email` or `sub`).")
-    return identity.strip().lower()
+    return identity.lower()
 
 
 def mint_token(email: str, settings: Settings, ttl: timedelta = timedelta(hours=12)) -> str:

@@ -14,6 +14,7 @@ from graph.core.queries import NodeQueries
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
 from graph.execution import GuardedExecutionContext
+from graph.partner.mutations import PartnerMutations
 from graph.support.mutations import SupportMutations
 from graph.support.queries import SupportQueries
 from graph.validation import DocumentValidator, validation_extension
@@ -40,7 +41,9 @@ class Query(
 
 
 @strawberry.type
-class Mutation(WorkgroupMutations, CustomerMutations, AccessMutations, SupportMutations):
+class Mutation(
+    WorkgroupMutations, CustomerMutations, AccessMutations, SupportMutations, PartnerMutations
+):
     pass
 
 

@@ -31,7 +31,7 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
                 for f in self.context.document.definitions
                 if f.kind == "fragment_definition"
             }
-            depth = _depth(node.selection_set, fragments, 0, set())
+            depth = _depth(node.selection_set, fragments, 0, set(), {})
             if depth > max_depth:
                 self.report_error(
                     GraphQLError(
@@ -44,7 +44,9 @@ def depth_rule(max_depth: int) -> type[ValidationRule]:
     return MaxDepthRule
 
 
-def _depth(selection_set, fragments, level: int, visiting: set[str]) -> int:
+def _depth(selection_set, fragments, level: int, visiting: set[str], memo: dict[str, int]) -> int:
+    """The deepest level reached; each fragment's own depth is computed once (`memo`), so
+    fragments that spread others several times cannot make this exponential."""
     if selection_set is None:
         return level
     deepest = level
@@ -52,18 +54,21 @@ def _depth(selection_set, fragments, level: int, visiting: set[str]) -> int:
         if isinstance(selection, FieldNode):
             if selection.selection_set is not None:
                 deepest = max(
-                    deepest, _depth(selection.selection_set, fragments, level + 1, visiting)
+                    deepest, _depth(selection.selection_set, fragments, level + 1, visiting, memo)
                 )
         elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, level, visiting))
+            deepest = max(
+                deepest, _depth(selection.selection_set, fragments, level, visiting, memo)
+            )
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             if name in visiting or name not in fragments:
                 continue  # cycles and unknown fragments are reported by the standard rules
-            deepest = max(
-                deepest,
-                _depth(fragments[name].selection_set, fragments, level, visiting | {name}),
-            )
+            if name not in memo:
+                memo[name] = _depth(
+                    fragments[name].selection_set, fragments, 0, visiting | {name}, memo
+                )
+            deepest = max(deepest, level + memo[name])
     return deepest
 
 

@@ -2,6 +2,6 @@
 
 from sqlmodel import SQLModel
 
-from models import accounts, activity, agreements, customers, support  # noqa: F401
+from models import accounts, activity, agreements, customers, partner, support  # noqa: F401
 
 metadata = SQLModel.metadata

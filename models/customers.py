@@ -183,6 +183,7 @@ class CustomerFilter:
     search: str | None = None
     status: CustomerStatus | None = CustomerStatus.ACTIVE
     tag: str | None = None
+    project_id: int | None = None
 
 
 def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
@@ -213,6 +214,15 @@ def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
                 CustomerTag.customer_id == Customer.id,
                 Tag.id == CustomerTag.tag_id,
                 Tag.name_key == key,
+            )
+        )
+    if spec.project_id is not None:
+        from models.partner import ProjectMember  # the project tables build on this module
+
+        conditions.append(
+            exists().where(
+                ProjectMember.customer_id == Customer.id,
+                ProjectMember.project_id == spec.project_id,
             )
         )
     return conditions

@@ -198,10 +198,12 @@ class CustomerActivity:
         totals = domain.category_totals(session=info.context.session, amounts=amounts)
         consumable = [t for t in totals if t.kind is enums.AmountKind.CONSUMABLE]
         first = consumable[0] if consumable else (totals[0] if totals else None)
-        summed = domain.sum_totals(consumable) if consumable else None
+        # Quantities of different units (hours and seats) never add up to one total.
+        one_unit = len({t.unit for t in consumable}) == 1
+        summed = domain.sum_totals(consumable) if one_unit else None
         return DrillDown(
             category=category,
-            unit=first.unit if first else None,
+            unit=first.unit if first and (one_unit or not consumable) else None,
             purchased=summed[0] if summed else None,  # type: ignore[arg-type]
             used=summed[1] if summed else None,  # type: ignore[arg-type]
             available=summed[0] - summed[1] if summed else None,  # type: ignore[arg-type]

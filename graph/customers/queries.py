@@ -34,6 +34,7 @@ def customer_page(
     tag: str | None,
     first: int,
     after: str | None,
+    project_id: int | None = None,
 ) -> Connection:
     page = Page.from_args(first, after, context.settings.max_page_size)
     if search is not None and len(search) > SEARCH_MAX:
@@ -45,6 +46,7 @@ def customer_page(
         search=search,
         status=CustomerStatus(status.value) if status is not None else None,
         tag=tag,
+        project_id=project_id,
     )
     session: Session = context.session
     visible = context.scope.visible("Customer")
@@ -100,9 +102,15 @@ class CustomerQueries:
         tag: str | None = None,
         first: int = 50,
         after: str | None = None,
+        project_id: strawberry.ID | None = None,
     ) -> Connection[Customer]:
+        project = None
+        if project_id is not None:
+            project = decode_pk(project_id, "Project")
+            project = NO_WORKGROUP if project is None else project
         return customer_page(
             info.context,
+            project_id=project,
             workgroup_id=workgroup_filter(workgroup_id),
             search=search,
             status=status,

@@ -17,6 +17,7 @@ from models.customers import CustomerSort as CustomerSortValues
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement
     from graph.audit.types import ActivityRecord
+    from graph.partner.types import Contact, Contract, Order, Project, ServiceLevel
     from graph.support.types import CaseStatus, SupportCase
     from graph.workgroups.types import Workgroup
 
@@ -89,6 +90,62 @@ class Customer(Node):
         from graph.audit.queries import activity_page
 
         return activity_page(info, target=("Customer", root.id), first=first, after=after)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="Whether e-mailed tickets are accepted only from the main contact."
+    )
+    def accept_tickets_from_main_contact_only(self, root: CustomerRow) -> bool | None:
+        return root.accept_tickets_from_main_contact_only
+
+    @strawberry.field
+    def contacts(
+        self, root: CustomerRow, info: Info
+    ) -> list[Annotated["Contact", strawberry.lazy("graph.partner.types")]] | None:
+        from graph.partner.types import partner_loaders
+
+        return partner_loaders(info.context).contacts.get(root.id)
+
+    @strawberry.field
+    def main_contact(
+        self, root: CustomerRow, info: Info
+    ) -> Annotated["Contact", strawberry.lazy("graph.partner.types")] | None:
+        from graph.partner.types import partner_loaders
+
+        return next(
+            (c for c in partner_loaders(info.context).contacts.get(root.id) if c.is_main), None
+        )
+
+    @strawberry.field(description="Orders, newest first.")
+    def orders(
+        self, root: CustomerRow, info: Info
+    ) -> list[Annotated["Order", strawberry.lazy("graph.partner.types")]] | None:
+        from graph.partner.types import partner_loaders
+
+        return partner_loaders(info.context).orders.get(root.id)
+
+    @strawberry.field
+    def contracts(
+        self, root: CustomerRow, info: Info
+    ) -> list[Annotated["Contract", strawberry.lazy("graph.partner.types")]] | None:
+        from graph.partner.types import partner_loaders
+
+        return partner_loaders(info.context).contracts.get(root.id)
+
+    @strawberry.field
+    def service_level(
+        self, root: CustomerRow, info: Info
+    ) -> Annotated["ServiceLevel", strawberry.lazy("graph.partner.types")] | None:
+        from graph.partner.types import partner_loaders
+
+        return partner_loaders(info.context).service_levels.get(root.id)
+
+    @strawberry.field(description="Projects this customer is a member of.")
+    def projects(
+        self, root: CustomerRow, info: Info
+    ) -> list[Annotated["Project", strawberry.lazy("graph.partner.types")]] | None:
+        from graph.partner.types import partner_loaders
+
+        return [project for _, project in partner_loaders(info.context).projects.get(root.id)]
 
     @strawberry.field(description="This customer's support cases the viewer may see.")
     def support_cases(

@@ -12,6 +12,7 @@ from models.accounts import Workgroup as WorkgroupRow
 
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement
+    from graph.partner.types import Project
     from graph.support.types import Group
 
 
@@ -64,6 +65,22 @@ class Workgroup(Node):
             active=active,
             first=first,
             after=after,
+        )
+
+    @strawberry.field(description="The workgroup's projects, by name.")
+    def projects(
+        self, root: WorkgroupRow, info: Info
+    ) -> list[Annotated["Project", strawberry.lazy("graph.partner.types")]] | None:
+        from sqlalchemy import func, select
+
+        from models.partner import Project
+
+        return list(  # type: ignore[return-value]
+            info.context.session.execute(
+                select(Project)
+                .where(Project.workgroup_id == root.id)
+                .order_by(func.lower(Project.name))
+            ).scalars()
         )
 
     @strawberry.field(description="The workgroup's groups, by name.")
