@@ -22,7 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
 from graph.context import open_viewer
 from graph.ids import decode_pk, encode_id
-from models.accounts import User
+from models.accounts import User, Workgroup
 from models.activity import ACTIVITY_ORDER, ActivityRecord
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.customers import Customer, CustomerTag, Tag
@@ -114,7 +114,11 @@ class CsvExport:
         workgroup_id = decode_pk(request.query_params.get("workgroupId"), "Workgroup")
         with Session(self.engine, expire_on_commit=False) as session:
             _, _, scope = open_viewer(session, email, self.authorizer)
-            if workgroup_id is None or not scope.sees_workgroup_rows("Workgroup", workgroup_id):
+            if (
+                workgroup_id is None
+                or not scope.sees_workgroup_rows("Workgroup", workgroup_id)
+                or session.get(Workgroup, workgroup_id) is None
+            ):
                 raise Refusal(404, "No workgroup with this id.")
             if not scope.may(self.coordinate, workgroup_id=workgroup_id):
                 raise Refusal(403, f"Not allowed: {self.coordinate}.")

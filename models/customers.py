@@ -184,6 +184,8 @@ class CustomerFilter:
     status: CustomerStatus | None = CustomerStatus.ACTIVE
     tag: str | None = None
     project_id: int | None = None
+    # Whether `search` may match domains: not for viewers who may not read them.
+    search_domains: bool = True
 
 
 def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
@@ -195,13 +197,12 @@ def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
     if spec.search and spec.search.strip():
         term = spec.search.strip().lower()
         pattern = f"%{_escape_like(term)}%"
-        matches = [
-            func.lower(Customer.company_name).like(pattern, escape="\\"),
-            Customer.primary_domain.like(pattern, escape="\\"),  # type: ignore[union-attr]
-        ]
+        matches = [func.lower(Customer.company_name).like(pattern, escape="\\")]
+        if spec.search_domains:
+            matches.append(Customer.primary_domain.like(pattern, escape="\\"))  # type: ignore[union-attr]
         # Extra domains are searched in their JSON text: only a term of host-name characters
         # cannot match the brackets, quotes and commas around and between them.
-        if _HOST_NAME_CHARACTERS.fullmatch(term):
+        if spec.search_domains and _HOST_NAME_CHARACTERS.fullmatch(term):
             matches.append(func.lower(Customer.domains.cast(String)).like(pattern, escape="\\"))  # type: ignore[union-attr]
         # No stored text holds NUL (PostgreSQL refuses it even as a parameter).
         conditions.append(false() if "\x00" in term else or_(*matches))

@@ -236,6 +236,15 @@ class AccessScope:
                 )
         return rules
 
+    def may_read_everywhere(self, type_name: str, coordinate: str) -> bool:
+        """Whether `coordinate` is readable in every workgroup where rows of `type_name` are
+        visible: the test for filtering or sorting a list by that field."""
+        allows = self.authorizer.allows
+        everywhere, listed = self.row_workgroups(type_name)
+        if everywhere and not allows(self.global_roles, coordinate, READ):
+            return False
+        return all(allows(self.workgroup_roles[wg], coordinate, READ) for wg in listed)
+
     # ------------------------------------------------------------ writes
 
     def may(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 from starlette.testclient import TestClient
@@ -23,6 +23,7 @@ from models.enums import Role
 from models.migrate import upgrade
 from models.settings import Settings
 from policies import Authorizer
+from tests import servers
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CLIENTELE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -89,6 +90,17 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
         admin.dispose()
 
 
+_writes = [0]  # statements that may have changed rows, through any engine of this process
+
+
+def _count_writes(_conn, _cursor, statement, *_args) -> None:
+    if not statement.lstrip()[:6].upper().startswith("SELECT"):
+        _writes[0] += 1
+
+
+event.listen(Engine, "before_cursor_execute", _count_writes)
+
+
 @pytest.fixture(scope="session")
 def engine(database_url) -> Iterator[Engine]:
     engine = make_engine(database_url)
@@ -99,8 +111,13 @@ def engine(database_url) -> Iterator[Engine]:
 
 @pytest.fixture(autouse=True)
 def _empty_tables(request) -> Iterator[None]:
+    writes_before, started_before = _writes[0], servers.started
     yield
     if "engine" not in request.fixturenames:
+        return
+    # A test that wrote nothing (in this process or through a server it started) leaves
+    # nothing to empty; skipping spares the PostgreSQL leg a TRUNCATE per read-only test.
+    if _writes[0] == writes_before and servers.started == started_before:
         return
     engine: Engine = request.getfixturevalue("engine")
     tables = [t.name for t in reversed(models.metadata.sorted_tables)]

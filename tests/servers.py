@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 
 CLIENTELE = Path(sys.executable).with_name("clientele")
+# How many servers were started: they write to the test database behind the fixtures' back.
+started = 0
 
 
 def free_port() -> int:
@@ -38,6 +40,8 @@ class Server:
 @contextmanager
 def running_server(database_url: str, secret: str, **env: str) -> Iterator[Server]:
     """Starts `clientele serve` on a free port and stops it afterwards."""
+    global started
+    started += 1
     port = free_port()
     environment = {
         **os.environ,

@@ -6,15 +6,15 @@ from strawberry.types import Info
 
 from graph.access.types import RoleAssignmentPayload
 from graph.core.mutations import authorize_mutation, not_found, run_in_transaction
-from graph.ids import decode_pk
 from graph.viewer.types import Role
+from graph.workgroups.queries import visible_workgroup_pk
 from models import accounts
 from policies.authorizer import GRANT
 
 
 def _target_workgroup(info: Info, workgroup_id: str) -> int | None:
-    pk = decode_pk(workgroup_id, "Workgroup")
-    if pk is None or not info.context.scope.sees_workgroup_rows("Workgroup", pk):
+    pk = visible_workgroup_pk(info.context, workgroup_id)
+    if pk is None:
         return None
     return pk
 

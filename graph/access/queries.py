@@ -15,6 +15,7 @@ from graph.coordinates import action_of
 from graph.errors import BadUserInput
 from graph.ids import decode_pk
 from graph.viewer.types import Role
+from graph.workgroups.queries import visible_workgroup_pk
 from models.accounts import RoleAssignment as RoleAssignmentRow
 from models.accounts import User, normalize_email, roles_of
 from models.enums import Role as RoleValue
@@ -23,8 +24,8 @@ from policies.scope import AccessScope
 
 
 def visible_workgroup(info: Info, global_id: str, argument: str = "workgroupId") -> int:
-    pk = decode_pk(global_id, "Workgroup")
-    if pk is None or not info.context.scope.sees_workgroup_rows("Workgroup", pk):
+    pk = visible_workgroup_pk(info.context, global_id)
+    if pk is None:
         raise BadUserInput("No workgroup with this id.", argument=argument)
     return pk
 

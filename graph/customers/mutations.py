@@ -13,7 +13,7 @@ from graph.core.types import UserError
 from graph.customers.inputs import AddCustomerInput, UpdateCustomerInput
 from graph.customers.queries import customer_by_id
 from graph.customers.types import Customer
-from graph.ids import decode_pk
+from graph.workgroups.queries import visible_workgroup_pk
 from models import customers as domain
 
 
@@ -28,8 +28,8 @@ class CustomerMutations:
     @strawberry.mutation
     def add_customer(self, info: Info, input: AddCustomerInput) -> CustomerPayload:
         context = info.context
-        workgroup_id = decode_pk(input.workgroup_id, "Workgroup")
-        if workgroup_id is None or not context.scope.sees_workgroup_rows("Workgroup", workgroup_id):
+        workgroup_id = visible_workgroup_pk(context, input.workgroup_id)
+        if workgroup_id is None:
             return CustomerPayload(customer=None, errors=not_found("workgroupId", "workgroup"))
         authorize_mutation(info, workgroup_id=workgroup_id, inputs=input)
         values = provided_fields(input)

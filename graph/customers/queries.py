@@ -19,6 +19,7 @@ from models.customers import (
     list_customers,
 )
 from models.enums import CustomerStatus
+from policies import Forbidden
 
 SEARCH_MAX = 200
 TAG_MAX = 100
@@ -41,7 +42,18 @@ def customer_page(
         raise BadUserInput(f"`search` has at most {SEARCH_MAX} characters.", argument="search")
     if tag is not None and len(tag) > TAG_MAX:
         raise BadUserInput(f"`tag` has at most {TAG_MAX} characters.", argument="tag")
+    # Filtering or sorting by a field reveals it: only for viewers who may read it.
+    scope = context.scope
+    if tag is not None and not scope.may_read_everywhere("Customer", "Customer.tags"):
+        raise Forbidden("Customer.tags")
+    if sort in (CustomerSort.LOCATION_ASC, CustomerSort.LOCATION_DESC) and not (
+        scope.may_read_everywhere("Customer", "Customer.primaryLocation")
+        and scope.may_read_everywhere("Customer", "Customer.city")
+    ):
+        raise Forbidden("Customer.primaryLocation")
     spec = CustomerFilter(
+        search_domains=scope.may_read_everywhere("Customer", "Customer.primaryDomain")
+        and scope.may_read_everywhere("Customer", "Customer.domains"),
         workgroup_id=workgroup_id,
         search=search,
         status=CustomerStatus(status.value) if status is not None else None,
@@ -103,7 +115,7 @@ class CustomerQueries:
         first: int = 50,
         after: str | None = None,
         project_id: strawberry.ID | None = None,
-    ) -> Connection[Customer]:
+    ) -> Connection[Customer] | None:
         project = None
         if project_id is not None:
             project = decode_pk(project_id, "Project")

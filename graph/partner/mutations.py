@@ -23,6 +23,7 @@ from graph.partner.inputs import (
     UpdateContactInput,
 )
 from graph.partner.types import Catalog, Contact, Contract, Order, Project, ServiceLevel
+from graph.workgroups.queries import visible_workgroup_pk
 from models import partner as domain
 from models.customers import Contact as ContactRow
 
@@ -90,8 +91,8 @@ class PartnerMutations:
     @strawberry.mutation(description="Adds a contact, to a customer or to none yet.")
     def add_contact(self, info: Info, input: AddContactInput) -> ContactPayload:
         context = info.context
-        workgroup = decode_pk(input.workgroup_id, "Workgroup")
-        if workgroup is None or not context.scope.sees_workgroup_rows("Workgroup", workgroup):
+        workgroup = visible_workgroup_pk(context, input.workgroup_id)
+        if workgroup is None:
             return ContactPayload(contact=None, errors=not_found("workgroupId", "workgroup"))
         customer, found = _customer_or_none(info, input.customer_id)
         if not found or (customer is not None and customer.workgroup_id != workgroup):
@@ -281,8 +282,8 @@ class PartnerMutations:
 
     @strawberry.mutation
     def create_project(self, info: Info, workgroup_id: strawberry.ID, name: str) -> ProjectPayload:
-        workgroup = decode_pk(workgroup_id, "Workgroup")
-        if workgroup is None or not info.context.scope.sees_workgroup_rows("Workgroup", workgroup):
+        workgroup = visible_workgroup_pk(info.context, workgroup_id)
+        if workgroup is None:
             return ProjectPayload(project=None, errors=not_found("workgroupId", "workgroup"))
         authorize_mutation(info, workgroup_id=workgroup)
         project, errors = run_in_transaction(

@@ -11,6 +11,7 @@ from graph.ids import decode_pk
 from graph.support.inputs import OpenSupportCaseInput
 from graph.support.queries import case_by_id
 from graph.support.types import Group, SupportCase
+from graph.workgroups.queries import visible_workgroup_pk
 from models import support as domain
 from models.accounts import UserGroup
 from models.agreements import Agreement, Package, ServiceAmount
@@ -73,8 +74,8 @@ class SupportMutations:
     @strawberry.mutation(description="Opens a case; any role in the workgroup may.")
     def open_support_case(self, info: Info, input: OpenSupportCaseInput) -> SupportCasePayload:
         context = info.context
-        workgroup = decode_pk(input.workgroup_id, "Workgroup")
-        if workgroup is None or not context.scope.sees_workgroup_rows("Workgroup", workgroup):
+        workgroup = visible_workgroup_pk(context, input.workgroup_id)
+        if workgroup is None:
             return SupportCasePayload(
                 support_case=None, errors=not_found("workgroupId", "workgroup")
             )
@@ -134,8 +135,8 @@ class SupportMutations:
     @strawberry.mutation
     def create_group(self, info: Info, workgroup_id: strawberry.ID, name: str) -> GroupPayload:
         context = info.context
-        workgroup = decode_pk(workgroup_id, "Workgroup")
-        if workgroup is None or not context.scope.sees_workgroup_rows("Workgroup", workgroup):
+        workgroup = visible_workgroup_pk(context, workgroup_id)
+        if workgroup is None:
             return GroupPayload(group=None, errors=not_found("workgroupId", "workgroup"))
         authorize_mutation(info, workgroup_id=workgroup)
         group, errors = run_in_transaction(

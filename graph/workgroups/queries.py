@@ -8,6 +8,18 @@ from graph.workgroups.types import Workgroup
 from models.accounts import Workgroup as WorkgroupRow
 
 
+def visible_workgroup_pk(context, global_id: str | None) -> int | None:
+    """The key of a workgroup that exists and that the viewer may see, else None. Asked of the
+    database, so that a global role does not make an unknown id look like a workgroup."""
+    pk = decode_pk(global_id, "Workgroup")
+    if pk is None or not context.scope.sees_workgroup_rows("Workgroup", pk):
+        return None
+    found = context.session.execute(
+        select(WorkgroupRow.id).where(WorkgroupRow.id == pk, context.scope.visible("Workgroup"))
+    ).first()
+    return pk if found else None
+
+
 def workgroup_by_id(info: Info, global_id: str) -> WorkgroupRow | None:
     pk = decode_pk(global_id, "Workgroup")
     if pk is None:

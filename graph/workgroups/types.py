@@ -35,7 +35,7 @@ class Workgroup(Node):
         tag: str | None = None,
         first: int = 50,
         after: str | None = None,
-    ) -> Connection[Annotated[Customer, strawberry.lazy("graph.customers.types")]]:
+    ) -> Connection[Annotated[Customer, strawberry.lazy("graph.customers.types")]] | None:
         return customer_page(
             info.context,
             workgroup_id=root.id,
