@@ -161,6 +161,7 @@ query($first: Int!) {
       consumption(first: 3) { totalCount edges { node { date } } }
     } } }
     supportCases(first: 3) { totalCount edges { node { title } } }
+    feed(first: 2) { totalCount edges { node { action actorEmail } } }
   } } }
 }
 """

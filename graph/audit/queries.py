@@ -9,9 +9,11 @@ from strawberry.types import Info
 from graph.audit.types import ActivityRecord
 from graph.errors import BadUserInput
 from graph.ids import decode_pk
+from graph.loaders import LoaderFamily
 from graph.pagination import Connection, Page, connection
 from models import activity as domain
 from models.agreements import count_rows
+from models.paging import pages_by_parent
 
 NOTHING = -1
 
@@ -47,6 +49,42 @@ def activity_page(
     context.loaders.users.want(r.actor_id for r in rows if r.actor_id is not None)
     context.loaders.workgroups.want(r.workgroup_id for r in rows if r.workgroup_id is not None)
     return connection(rows, page, lambda: count_rows(session=context.session, query=query))
+
+
+class FeedLoaders:
+    """One page of the activity log for each customer a list announced, in two statements."""
+
+    def __init__(self, context):
+        def load_pages(offset: int, limit: int):
+            def load(ids: list[int]) -> dict:
+                pages = pages_by_parent(
+                    session=context.session,
+                    query=domain.activity_query(
+                        visible=context.scope.visible("ActivityRecord")
+                    ).where(domain.ActivityRecord.target_type == "Customer"),
+                    entity=domain.ActivityRecord,
+                    parent_column=domain.ActivityRecord.target_id,
+                    order_by=domain.ACTIVITY_ORDER,
+                    parent_ids=ids,
+                    offset=offset,
+                    limit=limit,
+                )
+                records = [r for rows, _ in pages.values() for r in rows]
+                context.loaders.users.want(r.actor_id for r in records if r.actor_id is not None)
+                return pages
+
+            return load
+
+        self.by_customer = LoaderFamily(load_pages, lambda: ([], 0))
+        context.loaders.listen("Customer", self.by_customer.want)
+
+
+def customer_feed(info: Info, customer_id: int, first: int, after: str | None) -> Connection:
+    context = info.context
+    page = Page.from_args(first, after, context.settings.max_page_size)
+    loaders = context.loaders.family("feed", lambda: FeedLoaders(context))
+    rows, total = loaders.by_customer.get(customer_id, page.offset, page.limit + 1)
+    return connection(rows, page, lambda: total)
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:

@@ -87,9 +87,9 @@ class Customer(Node):
     def feed(
         self, root: CustomerRow, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Annotated["ActivityRecord", strawberry.lazy("graph.audit.types")]] | None:
-        from graph.audit.queries import activity_page
+        from graph.audit.queries import customer_feed
 
-        return activity_page(info, target=("Customer", root.id), first=first, after=after)  # type: ignore[arg-type]
+        return customer_feed(info, root.id, first, after)  # type: ignore[arg-type]
 
     @strawberry.field(
         description="Whether e-mailed tickets are accepted only from the main contact."
