@@ -97,15 +97,12 @@ class AmountUnit(StrEnum):
     COUNT = "COUNT"
 
 
-class DrillDownCategory(StrEnum):
-    REACTIVE_SUPPORT = "REACTIVE_SUPPORT"
-    ADVISORY = "ADVISORY"
-    PROACTIVE = "PROACTIVE"
-    PROACTIVE_CREDITS = "PROACTIVE_CREDITS"
-    EDUCATION_ON_DEMAND = "EDUCATION_ON_DEMAND"
-    ASSESSMENTS_ON_DEMAND = "ASSESSMENTS_ON_DEMAND"
-    CONTACTS = "CONTACTS"
-    ADDITIONAL_CASES = "ADDITIONAL_CASES"
+# Every service category, and the cases that count against no current agreement.
+DrillDownCategory = StrEnum(
+    "DrillDownCategory",
+    {category.value: category.value for category in ServiceCategory}
+    | {"ADDITIONAL_CASES": "ADDITIONAL_CASES"},
+)
 
 
 class CaseStatus(StrEnum):

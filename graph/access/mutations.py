@@ -19,50 +19,36 @@ def _target_workgroup(info: Info, workgroup_id: str) -> int | None:
     return pk
 
 
+def _change_role(info: Info, email: str, role, workgroup_id: str, change) -> RoleAssignmentPayload:
+    """Who may give or take `role` in the workgroup is the policy's `grant` on "Role.<name>"."""
+    workgroup = _target_workgroup(info, workgroup_id)
+    if workgroup is None:
+        return RoleAssignmentPayload(assignment=None, errors=not_found("workgroupId", "workgroup"))
+    authorize_mutation(info, workgroup_id=workgroup)
+    info.context.scope.require(f"Role.{role.value}", workgroup_id=workgroup, action=GRANT)
+    assignment, errors = run_in_transaction(
+        info,
+        lambda: change(
+            session=info.context.session,
+            email=email,
+            role=role,
+            workgroup_id=workgroup,
+            actor_id=info.context.viewer.id,
+        ),
+    )
+    return RoleAssignmentPayload(assignment=assignment, errors=errors)
+
+
 @strawberry.type
 class AccessMutations:
     @strawberry.mutation(description="Gives a role; an unknown e-mail gets it on first sign-in.")
     def grant_role(
         self, info: Info, email: str, role: Role, workgroup_id: strawberry.ID
     ) -> RoleAssignmentPayload:
-        workgroup = _target_workgroup(info, workgroup_id)
-        if workgroup is None:
-            return RoleAssignmentPayload(
-                assignment=None, errors=not_found("workgroupId", "workgroup")
-            )
-        authorize_mutation(info, workgroup_id=workgroup)
-        info.context.scope.require(f"Role.{role.value}", workgroup_id=workgroup, action=GRANT)
-        assignment, errors = run_in_transaction(
-            info,
-            lambda: accounts.grant_role(
-                session=info.context.session,
-                email=email,
-                role=role,
-                workgroup_id=workgroup,
-                actor_id=info.context.viewer.id,
-            ),
-        )
-        return RoleAssignmentPayload(assignment=assignment, errors=errors)
+        return _change_role(info, email, role, workgroup_id, accounts.grant_role)
 
     @strawberry.mutation(description="Takes a role away; the last admin of a workgroup stays.")
     def revoke_role(
         self, info: Info, email: str, role: Role, workgroup_id: strawberry.ID
     ) -> RoleAssignmentPayload:
-        workgroup = _target_workgroup(info, workgroup_id)
-        if workgroup is None:
-            return RoleAssignmentPayload(
-                assignment=None, errors=not_found("workgroupId", "workgroup")
-            )
-        authorize_mutation(info, workgroup_id=workgroup)
-        info.context.scope.require(f"Role.{role.value}", workgroup_id=workgroup, action=GRANT)
-        _, errors = run_in_transaction(
-            info,
-            lambda: accounts.revoke_role(
-                session=info.context.session,
-                email=email,
-                role=role,
-                workgroup_id=workgroup,
-                actor_id=info.context.viewer.id,
-            ),
-        )
-        return RoleAssignmentPayload(assignment=None, errors=errors)
+        return _change_role(info, email, role, workgroup_id, accounts.revoke_role)
