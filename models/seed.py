@@ -146,7 +146,81 @@ def seed_demo(*, session: Session) -> bool:
             elif index < 4:
                 seed_agreements(session=session, customer=customer, rng=rng, index=index)
     seed_cases(session=session, workgroup=workgroups["Northwind"], other=workgroups["Fabrikam"])
+    seed_partner_work(session=session, workgroup=workgroups["Northwind"])
     return True
+
+
+def seed_partner_work(*, session: Session, workgroup: Workgroup) -> None:
+    """Contacts (one main contact each), an order, a contract with its service level, and a
+    project, on the first Northwind customers."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from models import partner
+    from models.enums import Catalog, ContractType
+
+    customers = list(
+        session.execute(
+            select(Customer)
+            .where(Customer.workgroup_id == workgroup.id, Customer.status == "ACTIVE")
+            .order_by(Customer.id)
+            .limit(5)
+        ).scalars()
+    )
+    project = partner.create_project(
+        session=session, workgroup_id=workgroup.id, name="Cloud migration", actor_id=None
+    )
+    for index, customer in enumerate(customers):
+        domain = customer.primary_domain
+        contacts = [
+            partner.add_contact(
+                session=session,
+                workgroup_id=workgroup.id,
+                customer=customer,
+                values={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{first.lower()}@{domain}",
+                    "job_title": title,
+                },
+                actor_id=None,
+            )
+            for first, last, title in (("Ada", "Lind", "IT manager"), ("Ravi", "Mehta", "CFO"))
+        ]
+        partner.set_main_contact(
+            session=session, customer=customer, contact=contacts[0], actor_id=None
+        )
+        partner.create_order(
+            session=session,
+            customer=customer,
+            catalog=list(Catalog)[index % 4],
+            lines=[("Microsoft 365 E3", 25 + index), ("Defender for Endpoint", 10)],
+            actor_id=None,
+        )
+        partner.add_contract(
+            session=session,
+            customer=customer,
+            values={
+                "name": "Managed services",
+                "type": list(ContractType)[index % 8],
+                "rate": Decimal("95.00"),
+                "amount": Decimal("1200.00"),
+            },
+            actor_id=None,
+        )
+        partner.set_service_level(
+            session=session,
+            customer=customer,
+            first_response_minutes=60,
+            resolution_minutes=480,
+            alert_profile="Standard servers",
+            actor_id=None,
+        )
+        if index < 3:
+            partner.set_project_member(
+                session=session, project=project, customer=customer, member=True, actor_id=None
+            )
 
 
 def seed_cases(*, session: Session, workgroup: Workgroup, other: Workgroup) -> None:
