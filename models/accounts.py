@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, Index, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from models.activity import record_activity
@@ -193,7 +194,13 @@ def grant_role(
         )
     assignment = RoleAssignment(user_id=user.id, workgroup_id=workgroup_id, role=role)
     session.add(assignment)
-    session.flush()
+    holder = user.email  # a failed flush expires the session's objects
+    try:
+        session.flush()
+    except IntegrityError as failure:  # granted by someone else at the same moment
+        raise DomainError(
+            [FieldError("role", f"{holder} already holds {role.value} here.", ErrorCode.DUPLICATE)]
+        ) from failure
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -230,8 +237,13 @@ def revoke_role(
         raise DomainError(
             [FieldError("email", f"{email} does not hold {role.value} here.", ErrorCode.NOT_FOUND)]
         )
+    session.delete(assignment)
+    session.flush()  # takes the write lock (SQLite) / the row lock (PostgreSQL) first
     if role is Role.ADMIN:
-        admins = session.execute(
+        # Counted after the delete, with the workgroup row locked: two admins revoking each
+        # other at once cannot both see "another admin is left".
+        session.execute(select(Workgroup.id).where(Workgroup.id == workgroup_id).with_for_update())
+        admins_left = session.execute(
             select(func.count())
             .select_from(RoleAssignment)
             .where(
@@ -239,7 +251,7 @@ def revoke_role(
                 RoleAssignment.role == Role.ADMIN.value,
             )
         ).scalar_one()
-        if admins <= 1:
+        if admins_left == 0:
             raise DomainError(
                 [
                     FieldError(
@@ -249,8 +261,6 @@ def revoke_role(
                     )
                 ]
             )
-    session.delete(assignment)
-    session.flush()
     record_activity(
         session=session,
         actor_id=actor_id,

@@ -31,6 +31,8 @@ class Authorizer:
     def __init__(self, enforcer: casbin.Enforcer, *, enabled: bool = True):
         self._enforcer = enforcer
         self._decisions: dict[tuple[frozenset[str], str, str], bool] = {}
+        self._role_decisions: dict[tuple[str, str, str], bool] = {}
+        self._strongest_roles: dict[frozenset[str], list[str]] = {}
         self._lock = threading.Lock()
         self.enabled = enabled
         self.evaluations = 0
@@ -48,9 +50,30 @@ class Authorizer:
         key = (roles, coordinate, action)
         decision = self._decisions.get(key)
         if decision is None:
-            decision = any(self._enforce(role, coordinate, action) for role in sorted(roles))
+            decision = any(
+                self._role_allows(role, coordinate, action) for role in self._strongest(roles)
+            )
             self._decisions[key] = decision
         return decision
+
+    def _role_allows(self, role: str, coordinate: str, action: str) -> bool:
+        """One role's decision, shared by every role set that contains the role."""
+        key = (role, coordinate, action)
+        decision = self._role_decisions.get(key)
+        if decision is None:
+            decision = self._role_decisions[key] = self._enforce(role, coordinate, action)
+        return decision
+
+    def _strongest(self, roles: frozenset[str]) -> list[str]:
+        """The roles of the set that no other role of the set inherits (the others add
+        nothing: Casbin already grants a role what the roles it inherits are granted)."""
+        found = self._strongest_roles.get(roles)
+        if found is None:
+            implied = {
+                other for role in roles for other in self.implied_roles(role) if other != role
+            }
+            found = self._strongest_roles[roles] = sorted(roles - implied)
+        return found
 
     def _enforce(self, role: str, coordinate: str, action: str) -> bool:
         with self._lock:  # pycasbin's enforcer is not documented as thread-safe
@@ -59,7 +82,8 @@ class Authorizer:
 
     def explain(self, roles: Iterable[str], coordinate: str, action: str = READ) -> Explanation:
         """Which policy line allowed this, or that none did (and which line denies it)."""
-        roles = sorted(roles)
+        # The viewer's own roles first: a line everyone has is credited to their role.
+        roles = sorted(roles, key=lambda role: (role == AUTHENTICATED, role))
         for role in roles:
             with self._lock:
                 self.evaluations += 1
@@ -84,10 +108,12 @@ class Authorizer:
         """Re-reads the policy and forgets every cached decision."""
         with self._lock:
             self._enforcer.load_policy()
-            self._decisions.clear()
+        self.clear_cache()
 
     def clear_cache(self) -> None:
         self._decisions.clear()
+        self._role_decisions.clear()
+        self._strongest_roles.clear()
 
     # -- introspection of the policy itself (for coverage checks and the role catalogue)
 

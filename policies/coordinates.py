@@ -11,5 +11,13 @@ CUSTOMER_EXPORT = "Export.customers"
 EXPORTS = [(EDUCATION_EXPORT, WRITE), (ACTIVITY_EXPORT, WRITE), (CUSTOMER_EXPORT, WRITE)]
 
 
+# Decided on the roles held in every workgroup (global roles), not in one workgroup.
+GLOBAL_COORDINATES = frozenset({"Mutation.createWorkgroup"})
+
+
+def deciding_workgroup(coordinate: str, workgroup_id: int | None) -> int | None:
+    return None if coordinate in GLOBAL_COORDINATES else workgroup_id
+
+
 def non_schema_coordinates() -> list[tuple[str, str]]:
     return [*((c, READ) for c in qualified_row_coordinates()), *EXPORTS]

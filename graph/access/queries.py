@@ -20,6 +20,7 @@ from models.accounts import RoleAssignment as RoleAssignmentRow
 from models.accounts import User, normalize_email, roles_of
 from models.enums import Role as RoleValue
 from policies.catalogue import ROLE_PURPOSES, capabilities_of
+from policies.coordinates import deciding_workgroup
 from policies.scope import AccessScope
 
 
@@ -96,7 +97,7 @@ class AccessQueries:
             authorizer=context.scope.authorizer,
             user_id=user.id if user else None,
             held=[(h.role.value, h.workgroup_id) for h in held],
-        ).roles_in(workgroup)
+        ).roles_in(deciding_workgroup(coordinate, workgroup))
         explanation = context.scope.authorizer.explain(roles, coordinate, action)
         return AccessExplanation(
             allowed=explanation.allowed,

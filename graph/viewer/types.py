@@ -8,6 +8,7 @@ from graph.ids import decode_pk, encode_id
 from graph.workgroups.types import Workgroup
 from models import enums
 from models.accounts import HeldRole
+from policies.coordinates import deciding_workgroup
 
 Role = strawberry.enum(enums.Role, name="Role")
 
@@ -51,7 +52,9 @@ class Viewer:
         return [
             coordinate
             for coordinate, action in all_coordinates(info.schema._schema)
-            if scope.may(coordinate, workgroup_id=workgroup, action=action)
+            if scope.may(
+                coordinate, workgroup_id=deciding_workgroup(coordinate, workgroup), action=action
+            )
         ]
 
     @strawberry.field(description="Whether the viewer may use one coordinate in a workgroup.")
@@ -65,7 +68,9 @@ class Viewer:
             or not scope.sees_workgroup_rows("Workgroup", workgroup)
         ):
             return False
-        return scope.may(coordinate, workgroup_id=workgroup, action=action)
+        return scope.may(
+            coordinate, workgroup_id=deciding_workgroup(coordinate, workgroup), action=action
+        )
 
     @strawberry.field
     def roles(self, root: ViewerSource, info: Info) -> list[RoleGrant]:
