@@ -1,5 +1,6 @@
 """The Starlette application: POST /graphql (JSON), GraphiQL in development, /healthz."""
 
+import contextvars
 import logging
 import re
 import uuid
@@ -13,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -24,6 +26,7 @@ from strawberry.types.graphql import OperationType
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
 from graph.context import Context, open_viewer
 from graph.exports import ActivityExport, CustomerExport, EducationExport
+from graph.logs import REQUEST_ID, configure_logging
 from graph.schema import ClienteleSchema, build_schema
 from models.db import make_engine
 from models.migrate import pending_migration_message
@@ -73,18 +76,22 @@ class GraphQLEndpoint:
         if failure is not None:
             return failure
         try:
-            email = identity_from_token(
-                bearer_token(request.headers.get("authorization")), self.settings
+            token = bearer_token(request.headers.get("authorization"))
+            # The token is checked in the worker thread too: fetching a JWKS may block. The
+            # copied context carries the request id into the thread's log records.
+            status, body = await run_in_threadpool(
+                contextvars.copy_context().run,
+                self.authenticate_and_execute,
+                token=token,
+                params=params,
+                allowed=allowed,
+                request_id=request_id,
             )
         except Unauthenticated as refusal:
             return JSONBody(
                 error_body(str(refusal), "UNAUTHENTICATED", request_id),
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
-            )
-        try:
-            status, body = await run_in_threadpool(
-                self.execute, email=email, params=params, allowed=allowed, request_id=request_id
             )
         except OperationalError:
             log.exception("request %s: database unavailable", request_id)
@@ -191,6 +198,10 @@ class GraphQLEndpoint:
 
     # -------------------------------------------------------------- executing
 
+    def authenticate_and_execute(self, *, token: str, **execute: Any) -> tuple[int, dict[str, Any]]:
+        """Raises Unauthenticated before anything else happens if the token is not good."""
+        return self.execute(email=identity_from_token(token, self.settings), **execute)
+
     def execute(
         self, *, email: str, params: dict, allowed, request_id: str
     ) -> tuple[int, dict[str, Any]]:
@@ -266,7 +277,8 @@ class GraphQLEndpoint:
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (the client's X-Request-ID if sane) and echoes it back."""
+    """Gives every request an id (the client's X-Request-ID if sane), echoes it back, and
+    puts it in the log records made while serving the request (graph.logs.REQUEST_ID)."""
 
     def __init__(self, app):
         self.app = app
@@ -278,6 +290,7 @@ class RequestIdMiddleware:
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":
@@ -288,7 +301,10 @@ class RequestIdMiddleware:
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 def create_app(
@@ -302,6 +318,7 @@ def create_app(
     problems = settings.problems()
     if problems:
         raise ConfigurationError("; ".join(problems))
+    configure_logging(settings.log_level)
     engine = engine or make_engine(settings.database_url)
     if check_migrations:
         pending = pending_migration_message(engine)
@@ -335,6 +352,18 @@ def create_app(
             Route("/exports/customers.csv", customers.handle, methods=["GET"]),
         ]
     )
+    if settings.cors_origins:
+        # Bearer tokens, not cookies: no credentials mode. Added first, so it runs inside
+        # RequestIdMiddleware and a preflight answer carries a request id too.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            allow_credentials=False,
+            max_age=600,
+        )
     app.add_middleware(RequestIdMiddleware)
     app.state.endpoint = endpoint
     return app

@@ -53,7 +53,14 @@ def selected_coordinates(
     return result
 
 
-def _collect(schema, parent_types, selection_set, fragments, found, seen_fragments) -> None:
+def _collect(schema, parent_types, selection_set, fragments, found, expanded) -> None:
+    """Adds to `found` every coordinate reachable from `selection_set` on `parent_types`.
+
+    A fragment spread is expanded once per (fragment, parent type names): expanding it again
+    for the same types adds nothing, and fragments spreading others several times would
+    otherwise cost an exponential number of expansions. The key is made of type *names*, never
+    of the identity of a short-lived list, whose id() Python reuses: a stale match would skip a
+    fragment under other types and leave its fields unguarded."""
     if selection_set is None:
         return
     for selection in selection_set.selections:
@@ -75,7 +82,7 @@ def _collect(schema, parent_types, selection_set, fragments, found, seen_fragmen
                     selection.selection_set,
                     fragments,
                     found,
-                    seen_fragments,
+                    expanded,
                 )
         elif isinstance(selection, InlineFragmentNode):
             types = (
@@ -83,14 +90,17 @@ def _collect(schema, parent_types, selection_set, fragments, found, seen_fragmen
                 if selection.type_condition
                 else parent_types
             )
-            _collect(schema, types, selection.selection_set, fragments, found, seen_fragments)
+            _collect(schema, types, selection.selection_set, fragments, found, expanded)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
-            if fragment is None or (selection.name.value, id(parent_types)) in seen_fragments:
+            if fragment is None:
                 continue
-            seen_fragments.add((selection.name.value, id(parent_types)))
             types = _narrow(schema, parent_types, fragment.type_condition.name.value)
-            _collect(schema, types, fragment.selection_set, fragments, found, seen_fragments)
+            key = (selection.name.value, tuple(sorted(t.name for t in types)))
+            if key in expanded:
+                continue
+            expanded.add(key)
+            _collect(schema, types, fragment.selection_set, fragments, found, expanded)
 
 
 def _object_types(schema: GraphQLSchema, named) -> list[GraphQLObjectType]:

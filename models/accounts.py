@@ -71,6 +71,7 @@ class UserGroup(SQLModel, table=True):
 
 class GroupMember(SQLModel, table=True):
     __tablename__ = "group_member"
+    __table_args__ = (Index("ix_group_member_user", "user_id", "group_id"),)
 
     group_id: int = Field(foreign_key="user_group.id", primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)

@@ -25,6 +25,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel
@@ -443,6 +445,21 @@ def _domain_taken_meanwhile() -> Iterator[None]:
 
 def _set_tags(session: Session, customer: Customer, names: list[str]) -> None:
     keys = {name.lower(): name for name in names}
+    if keys:
+        # A tag new to the workgroup may be created by a concurrent transaction at the same
+        # time: insert what is missing, skipping what exists or appears meanwhile.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(Tag)
+            .values(
+                [
+                    {"workgroup_id": customer.workgroup_id, "name": name, "name_key": key}
+                    for key, name in keys.items()
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["workgroup_id", "name_key"])
+        )
     existing = {
         tag.name_key: tag
         for tag in session.execute(
@@ -452,11 +469,6 @@ def _set_tags(session: Session, customer: Customer, names: list[str]) -> None:
             )
         ).scalars()
     }
-    for key, name in keys.items():
-        if key not in existing:
-            tag = Tag(workgroup_id=customer.workgroup_id, name=name, name_key=key)
-            session.add(tag)
-            existing[key] = tag
     session.flush()
     session.execute(CustomerTag.__table__.delete().where(CustomerTag.customer_id == customer.id))  # type: ignore[attr-defined]
     for key in keys:

@@ -45,7 +45,16 @@ def make_engine(url: str, **kwargs) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    # JIT compilation costs more than it saves on this service's short queries (measured:
+    # a member's case list took 190-430 ms with it, 39-62 ms without).
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"options": "-c jit=off"},
+        **kwargs,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -4,7 +4,19 @@ service level, and projects customers belong to."""
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, Date, Numeric, UniqueConstraint, func, select, update
+from sqlalchemy import (
+    Column,
+    Date,
+    Index,
+    Numeric,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from models.activity import record_activity
@@ -66,7 +78,11 @@ class ServiceLevel(SQLModel, table=True):
 
 
 class Project(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("workgroup_id", "name", name="uq_project_name"),)
+    __table_args__ = (
+        UniqueConstraint("workgroup_id", "name", name="uq_project_name"),
+        # Names are unique case-insensitively, also between concurrent transactions.
+        Index("uq_project_name_key", "workgroup_id", text("lower(name)"), unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workgroup_id: int = Field(foreign_key="workgroup.id")
@@ -158,7 +174,14 @@ def add_contact(
     return contact
 
 
+def _require_current_customer_active(session: Session, contact: Contact) -> None:
+    """A contact of an archived customer is frozen with it, like everything attached to it."""
+    if contact.customer_id is not None:
+        _require_active(session.get_one(Customer, contact.customer_id))
+
+
 def update_contact(*, session: Session, contact: Contact, values: dict, actor_id: int) -> Contact:
+    _require_current_customer_active(session, contact)
     errors = _contact_errors(values)
     if errors:
         raise DomainError(errors)
@@ -186,6 +209,7 @@ def move_contact(
     *, session: Session, contact: Contact, customer: Customer | None, actor_id: int
 ) -> Contact:
     """Moves a contact to another customer of its workgroup, or leaves it without one."""
+    _require_current_customer_active(session, contact)
     if customer is not None:
         _require_active(customer)
         if customer.workgroup_id != contact.workgroup_id:
@@ -365,6 +389,8 @@ def add_contract(*, session: Session, customer: Customer, values: dict, actor_id
             errors.append(
                 FieldError(money, "Enter an amount from 0 to 9,999,999,999.99.", ErrorCode.INVALID)
             )
+        elif value is not None and value != value.quantize(Decimal("0.01")):
+            errors.append(FieldError(money, "Enter whole cents.", ErrorCode.INVALID))
     starts, ends = values.get("starts_on"), values.get("ends_on")
     if starts and ends and ends < starts:
         errors.append(
@@ -471,7 +497,12 @@ def create_project(*, session: Session, workgroup_id: int, name: str, actor_id: 
         )
     project = Project(workgroup_id=workgroup_id, name=name)
     session.add(project)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as failure:  # a concurrent transaction took the name meanwhile
+        raise DomainError(
+            [FieldError("name", "A project with this name exists.", ErrorCode.DUPLICATE)]
+        ) from failure
     _record(
         session, actor_id, workgroup_id, "project.create", "Project", project.id, {"name": name}
     )
@@ -481,6 +512,7 @@ def create_project(*, session: Session, workgroup_id: int, name: str, actor_id: 
 def set_project_member(
     *, session: Session, project: Project, customer: Customer, member: bool, actor_id: int
 ) -> Project:
+    _require_active(customer)
     if customer.workgroup_id != project.workgroup_id:
         raise DomainError(
             [FieldError("customerId", "No customer with this id.", ErrorCode.NOT_FOUND)]
@@ -492,9 +524,21 @@ def set_project_member(
         raise DomainError([FieldError("customerId", "Not a member.", ErrorCode.NOT_FOUND)])
     if member:
         session.add(ProjectMember(project_id=project.id, customer_id=customer.id))  # type: ignore[arg-type]
+        try:
+            session.flush()
+        except IntegrityError as failure:  # added by a concurrent transaction meanwhile
+            raise DomainError(
+                [FieldError("customerId", "Already a member.", ErrorCode.DUPLICATE)]
+            ) from failure
     else:
-        session.delete(existing)
-    session.flush()
+        removed = session.execute(
+            delete(ProjectMember).where(
+                ProjectMember.project_id == project.id,
+                ProjectMember.customer_id == customer.id,
+            )
+        ).rowcount
+        if not removed:  # removed by a concurrent transaction meanwhile
+            raise DomainError([FieldError("customerId", "Not a member.", ErrorCode.NOT_FOUND)])
     _record(
         session,
         actor_id,

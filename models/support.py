@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, Session, SQLModel
 
-from models.accounts import GroupMember, User, UserGroup, normalize_email
+from models.accounts import GroupMember, User, UserGroup, Workgroup, normalize_email
 from models.activity import record_activity
 from models.agreements import Agreement, active_condition
 from models.db import UTCDateTime, utcnow
@@ -43,6 +43,7 @@ class SupportCase(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workgroup_id", "number", name="uq_support_case_number"),
         Index("ix_support_case_workgroup_status", "workgroup_id", "status", "created_at"),
+        Index("ix_support_case_workgroup_created", "workgroup_id", "created_at", "id"),
         Index("ix_support_case_primary_contact", "primary_contact_id", "workgroup_id"),
     )
 
@@ -264,6 +265,8 @@ def open_case(
         if primary_contact_email
         else opener
     )
+    # Serialize numbering per workgroup: concurrent openers wait here, then see each other's case.
+    session.execute(select(Workgroup.id).where(Workgroup.id == workgroup_id).with_for_update())
     number = (
         session.execute(
             select(func.coalesce(func.max(SupportCase.number), 0)).where(
@@ -322,7 +325,16 @@ def close_case(*, session: Session, support_case: SupportCase, actor_id: int) ->
 def share_case(
     *, session: Session, support_case: SupportCase, email: str, actor_id: int, share: bool
 ) -> SupportCase:
-    user = _workgroup_user(session, email, support_case.workgroup_id, "email")
+    if share:
+        user = _workgroup_user(session, email, support_case.workgroup_id, "email")
+    else:  # a share outlives its user's roles; it can always be taken back
+        user = (
+            session.execute(select(User).where(User.email == normalize_email(email)))
+            .scalars()
+            .first()
+        )
+        if user is None:
+            raise DomainError([FieldError("email", "The case is not shared.", ErrorCode.NOT_FOUND)])
     existing = session.get(CaseShare, (support_case.id, user.id))
     if share and existing is not None:
         raise DomainError([FieldError("email", "The case is already shared.", ErrorCode.DUPLICATE)])

@@ -11,7 +11,7 @@ from graph.agreements.queries import (
 from graph.core.types import Node
 from graph.customers.queries import customer_by_id
 from graph.ids import decode_id
-from graph.support.queries import case_by_id
+from graph.support.queries import case_by_id, group_by_id
 from graph.workgroups.queries import workgroup_by_id
 from models.accounts import RoleAssignment as RoleAssignmentRow
 from models.activity import ActivityRecord as ActivityRecordRow
@@ -27,6 +27,7 @@ _FETCHERS = {
     "RoleAssignment": by_id(RoleAssignmentRow, "RoleAssignment"),
     "ActivityRecord": by_id(ActivityRecordRow, "ActivityRecord"),
     "SupportCase": case_by_id,
+    "Group": group_by_id,
 }
 
 

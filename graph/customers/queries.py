@@ -51,6 +51,8 @@ def customer_page(
         and scope.may_read_everywhere("Customer", "Customer.city")
     ):
         raise Forbidden("Customer.primaryLocation")
+    if project_id is not None and not scope.may_read_everywhere("Customer", "Customer.projects"):
+        raise Forbidden("Customer.projects")
     spec = CustomerFilter(
         search_domains=scope.may_read_everywhere("Customer", "Customer.primaryDomain")
         and scope.may_read_everywhere("Customer", "Customer.domains"),

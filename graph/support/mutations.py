@@ -1,7 +1,7 @@
 """Opening, closing and sharing support cases; groups and their members."""
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import select, true
 from strawberry import UNSET
 from strawberry.types import Info
 
@@ -58,7 +58,12 @@ def _linked(info: Info, workgroup_id: int, data: OpenSupportCaseInput) -> dict:
         found = (
             pk is not None
             and session.execute(
-                select(table.id).where(table.id == pk, scope.visible(type_name))
+                select(table.id).where(
+                    table.id == pk,
+                    scope.visible(type_name),
+                    # the customer is the case's workgroup's; an agreement may be another's
+                    table.workgroup_id == workgroup_id if table is Customer else true(),
+                )
             ).first()
         )
         if not found:

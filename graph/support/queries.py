@@ -10,7 +10,9 @@ from graph.pagination import Connection, Page, connection
 from graph.support.loaders import support_loaders
 from graph.support.types import AdditionalCase, CaseClassification, CaseStatus, SupportCase
 from models import support as domain
+from models.accounts import UserGroup
 from models.agreements import count_rows, today_utc
+from policies.authorizer import READ
 
 NOTHING = -1
 SEARCH_MAX = 200
@@ -79,6 +81,17 @@ def case_by_id(info: Info, global_id: str):
         .scalars()
         .first()
     )
+
+
+def group_by_id(info: Info, global_id: str):
+    """A group, for those who may list its workgroup's groups; else None, as for no group."""
+    pk = decode_pk(global_id, "Group")
+    group = info.context.session.get(UserGroup, pk) if pk is not None else None
+    if group is None or not info.context.scope.may(
+        "Workgroup.groups", workgroup_id=group.workgroup_id, action=READ
+    ):
+        return None
+    return group
 
 
 @strawberry.type
