@@ -107,7 +107,7 @@ class Harness:
                 engine=self.engine, authorizer=authorizer, settings=self.settings
             )
             started = time.perf_counter()
-            plan = exporter._authorized_plan(Request(scope), email)
+            plan = exporter._authorized_plan(Request(scope), token)
             size = sum(len(chunk) for chunk in exporter._lines(plan))
             assert size > 0
             return time.perf_counter() - started

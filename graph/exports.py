@@ -96,10 +96,9 @@ class CsvExport:
     async def handle(self, request: Request) -> Response:
         request_id = request.state.request_id
         try:
-            email = identity_from_token(
-                bearer_token(request.headers.get("authorization")), self.settings
-            )
-            plan = await run_in_threadpool(self._authorized_plan, request, email)
+            token = bearer_token(request.headers.get("authorization"))
+            # Checking a token may fetch a key set: off the event loop, like the plan.
+            plan = await run_in_threadpool(self._authorized_plan, request, token)
         except Unauthenticated as error:
             return refusal_response(Refusal(401, str(error)), request_id)
         except Refusal as refusal:
@@ -110,7 +109,8 @@ class CsvExport:
             headers={"Content-Disposition": f'attachment; filename="{self.filename}"'},
         )
 
-    def _authorized_plan(self, request: Request, email: str) -> ExportPlan:
+    def _authorized_plan(self, request: Request, token: str) -> ExportPlan:
+        email = identity_from_token(token, self.settings)
         workgroup_id = decode_pk(request.query_params.get("workgroupId"), "Workgroup")
         with Session(self.engine, expire_on_commit=False) as session:
             _, _, scope = open_viewer(session, email, self.authorizer)
