@@ -16,7 +16,7 @@ from graph.auth import mint_token
 from models.settings import Settings
 
 SECRET = "benchmark-secret-" + "b" * 32
-REQUESTS_PER_LEVEL = 400
+REQUESTS_PER_LEVEL = 150
 CONCURRENCY = (1, 8, 32)
 
 
@@ -57,7 +57,7 @@ async def _level(base: str, token: str, query: str, variables: dict, concurrency
     latencies: list[float] = []
     remaining = REQUESTS_PER_LEVEL
     async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
     ) as client:
 
         async def worker():

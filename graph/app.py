@@ -11,6 +11,7 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -98,6 +99,13 @@ class GraphQLEndpoint:
             return JSONBody(
                 error_body("The database is unavailable; try again.", "UNAVAILABLE", request_id),
                 status_code=503,
+            )
+        except PoolTimeout:  # every connection busy for the pool's whole timeout: overloaded
+            log.warning("request %s: no database connection free in time", request_id)
+            return JSONBody(
+                error_body("The service is busy; try again.", "UNAVAILABLE", request_id),
+                status_code=503,
+                headers={"Retry-After": "1"},
             )
         except Exception as error:  # outside execution (sign-in, roles): mask it like one inside
             log.exception("request %s: unexpected error", request_id)

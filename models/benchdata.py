@@ -51,6 +51,9 @@ class BenchUsers:
         return f"{role}@bench.example"
 
     MEMBER_WITH_CASES = "member0@bench.example"
+    # Admin in every workgroup: sees exactly what the authorizer switched off shows, so the
+    # two can be compared on the same rows.
+    GLOBAL_ADMIN = "root@bench.example"
 
 
 def _batches(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
@@ -94,9 +97,11 @@ def build(
         first = workgroup_ids[0]
 
         # Users: one per role in the first workgroup, then `users` members spread over all.
-        emails = [BenchUsers.email(role.value) for role in Role] + [
-            f"member{i}@bench.example" for i in range(users)
-        ]
+        emails = (
+            [BenchUsers.GLOBAL_ADMIN]
+            + [BenchUsers.email(role.value) for role in Role]
+            + [f"member{i}@bench.example" for i in range(users)]
+        )
         connection.execute(
             insert(User.__table__), [{"email": e, "created_at": now} for e in emails]
         )
@@ -105,23 +110,34 @@ def build(
                 select(User.email, User.id).where(User.email.like("%@bench.example"))  # type: ignore[attr-defined]
             ).all()
         )
-        grants = [
-            {
-                "user_id": user_ids[BenchUsers.email(r.value)],
-                "workgroup_id": first,
-                "role": r.value,
-                "created_at": now,
-            }
-            for r in Role
-        ] + [
-            {
-                "user_id": user_ids[f"member{i}@bench.example"],
-                "workgroup_id": workgroup_ids[i % 3],
-                "role": Role.MEMBER.value,
-                "created_at": now,
-            }
-            for i in range(users)
-        ]
+        grants = (
+            [
+                {
+                    "user_id": user_ids[BenchUsers.GLOBAL_ADMIN],
+                    "workgroup_id": None,
+                    "role": Role.ADMIN.value,
+                    "created_at": now,
+                }
+            ]
+            + [
+                {
+                    "user_id": user_ids[BenchUsers.email(r.value)],
+                    "workgroup_id": first,
+                    "role": r.value,
+                    "created_at": now,
+                }
+                for r in Role
+            ]
+            + [
+                {
+                    "user_id": user_ids[f"member{i}@bench.example"],
+                    "workgroup_id": workgroup_ids[i % 3],
+                    "role": Role.MEMBER.value,
+                    "created_at": now,
+                }
+                for i in range(users)
+            ]
+        )
         counts["role_assignment"] = _insert(connection, RoleAssignment, iter(grants))
 
         # Customers and tags.

@@ -10,6 +10,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
+# As many connections as request threads (Starlette runs sync work on anyio's default 40),
+# so a burst of requests waits for a thread, not for a connection.
+POOL_SIZE = 40
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -40,6 +44,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", POOL_SIZE)
+            kwargs.setdefault("max_overflow", 0)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
@@ -47,14 +54,10 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     # JIT compilation costs more than it saves on this service's short queries (measured:
     # a member's case list took 190-430 ms with it, 39-62 ms without).
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        connect_args={"options": "-c jit=off"},
-        **kwargs,
-    )
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", POOL_SIZE // 2)
+        kwargs.setdefault("max_overflow", POOL_SIZE // 2)
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"}, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
