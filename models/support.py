@@ -14,12 +14,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     case,
+    delete,
     exists,
     func,
     literal,
     or_,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from models.accounts import GroupMember, User, UserGroup, Workgroup, normalize_email
@@ -212,6 +214,21 @@ def group_members(*, session: Session, group_ids: list[int]) -> dict[int, list[U
 # ---------------------------------------------------------------- changing
 
 
+def _delete_once(session: Session, statement, field: str, message: str) -> None:
+    """Deletes; when a concurrent transaction deleted the row first, this one removed nothing
+    and says so, instead of reporting a second success."""
+    if session.execute(statement).rowcount == 0:
+        raise DomainError([FieldError(field, message, ErrorCode.NOT_FOUND)])
+
+
+def _flush_unique(session: Session, field: str, message: str) -> None:
+    """Flushes; a unique key taken by a concurrent transaction meanwhile is a DUPLICATE."""
+    try:
+        session.flush()
+    except IntegrityError as failure:
+        raise DomainError([FieldError(field, message, ErrorCode.DUPLICATE)]) from failure
+
+
 def holds_role_in(session: Session, user_id: int, workgroup_id: int) -> bool:
     from models.accounts import RoleAssignment
 
@@ -267,17 +284,17 @@ def open_case(
     )
     # Serialize numbering per workgroup: concurrent openers wait here, then see each other's case.
     session.execute(select(Workgroup.id).where(Workgroup.id == workgroup_id).with_for_update())
-    number = (
-        session.execute(
-            select(func.coalesce(func.max(SupportCase.number), 0)).where(
-                SupportCase.workgroup_id == workgroup_id
-            )
-        ).scalar_one()
-        + 1
+    # The number is computed inside the INSERT itself, so that no other opener can take it
+    # between reading the highest number and writing the next one (on SQLite, where the row
+    # lock above is a no-op, the statement runs under the database's write lock).
+    next_number = (
+        select(func.coalesce(func.max(SupportCase.number), 0) + 1)
+        .where(SupportCase.workgroup_id == workgroup_id)
+        .scalar_subquery()
     )
     support_case = SupportCase(
         workgroup_id=workgroup_id,
-        number=number,
+        number=next_number,  # type: ignore[arg-type]
         title=title.strip(),
         description=description,
         severity=severity.value,
@@ -297,7 +314,11 @@ def open_case(
         action="case.open",
         target_type="SupportCase",
         target_id=support_case.id,
-        after={"number": number, "title": support_case.title, "primaryContact": contact.email},
+        after={
+            "number": support_case.number,
+            "title": support_case.title,
+            "primaryContact": contact.email,
+        },
     )
     return support_case
 
@@ -342,9 +363,16 @@ def share_case(
         raise DomainError([FieldError("email", "The case is not shared.", ErrorCode.NOT_FOUND)])
     if share:
         session.add(CaseShare(case_id=support_case.id, user_id=user.id))  # type: ignore[arg-type]
+        _flush_unique(session, "email", "The case is already shared.")
     else:
-        session.delete(existing)
-    session.flush()
+        _delete_once(
+            session,
+            delete(CaseShare).where(
+                CaseShare.case_id == support_case.id, CaseShare.user_id == user.id
+            ),
+            "email",
+            "The case is not shared.",
+        )
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -377,9 +405,16 @@ def set_group_access(
         raise DomainError([FieldError("groupId", "The group has no access.", ErrorCode.NOT_FOUND)])
     if grant:
         session.add(CaseGroupAccess(case_id=support_case.id, group_id=group.id))  # type: ignore[arg-type]
+        _flush_unique(session, "groupId", "The group has access already.")
     else:
-        session.delete(existing)
-    session.flush()
+        _delete_once(
+            session,
+            delete(CaseGroupAccess).where(
+                CaseGroupAccess.case_id == support_case.id, CaseGroupAccess.group_id == group.id
+            ),
+            "groupId",
+            "The group has no access.",
+        )
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -408,7 +443,7 @@ def create_group(*, session: Session, workgroup_id: int, name: str, actor_id: in
         )
     group = UserGroup(workgroup_id=workgroup_id, name=name)
     session.add(group)
-    session.flush()
+    _flush_unique(session, "name", "A group with this name exists.")
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -441,9 +476,16 @@ def set_group_member(
         raise DomainError([FieldError("email", "Not a member.", ErrorCode.NOT_FOUND)])
     if member:
         session.add(GroupMember(group_id=group.id, user_id=user.id))  # type: ignore[arg-type]
+        _flush_unique(session, "email", "Already a member.")
     else:
-        session.delete(existing)
-    session.flush()
+        _delete_once(
+            session,
+            delete(GroupMember).where(
+                GroupMember.group_id == group.id, GroupMember.user_id == user.id
+            ),
+            "email",
+            "Not a member.",
+        )
     record_activity(
         session=session,
         actor_id=actor_id,
