@@ -10,7 +10,7 @@ import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from starlette.applications import Starlette
@@ -51,6 +51,16 @@ class JSONBody(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def _database_lost(error: BaseException | None) -> bool:
+    """A connection that broke while a resolver used it (not a bad statement)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    # SQLite's "no such table" is an OperationalError too, but it carries its statement.
+    return error.connection_invalidated or (
+        isinstance(error, OperationalError) and error.statement is None
+    )
 
 
 def error_body(message: str, code: str, request_id: str) -> dict[str, Any]:
@@ -248,6 +258,9 @@ class GraphQLEndpoint:
                 return 400, error_body(message, "BAD_REQUEST", request_id)
             finally:
                 session.rollback()
+        if result.errors and any(_database_lost(e.original_error) for e in result.errors):
+            # Partial data from a half-dead connection would look like an empty answer.
+            raise OperationalError(None, None, ConnectionError("database connection lost"))
         body: dict[str, Any] = {"data": result.data}
         status = 200
         if result.errors:

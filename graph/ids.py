@@ -5,6 +5,8 @@ import binascii
 import re
 
 _PK = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also admits "²"
+_LARGEST_PK = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL
+NO_ROW = -1
 
 
 def encode_id(type_name: str, pk: int) -> str:
@@ -24,7 +26,10 @@ def decode_id(value: str | None, expected_type: str | None = None) -> tuple[str,
         return None
     if expected_type is not None and type_name != expected_type:
         return None
-    return type_name, int(pk)
+    number = int(pk)
+    # A number no table can hold names no object; -1 keeps it comparable in SQL, where
+    # PostgreSQL would otherwise reject it as out of range for an integer column.
+    return type_name, number if number <= _LARGEST_PK else NO_ROW
 
 
 def decode_pk(value: str | None, expected_type: str) -> int | None:
