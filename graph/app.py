@@ -4,6 +4,7 @@ import contextvars
 import logging
 import re
 import uuid
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -26,7 +27,9 @@ from strawberry.types.graphql import OperationType
 
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
 from graph.context import Context, open_viewer
+from graph.customers.queries import remember_opened_customers
 from graph.exports import ActivityExport, CustomerExport, EducationExport
+from graph.imports.upload import ImportFiles
 from graph.logs import REQUEST_ID, configure_logging
 from graph.schema import ClienteleSchema, build_schema
 from models.db import make_engine
@@ -258,6 +261,7 @@ class GraphQLEndpoint:
                 return 400, error_body(message, "BAD_REQUEST", request_id)
             finally:
                 session.rollback()
+            remember_opened_customers(context)
         if result.errors and any(_database_lost(e.original_error) for e in result.errors):
             # Partial data from a half-dead connection would look like an empty answer.
             raise OperationalError(None, None, ConnectionError("database connection lost"))
@@ -290,6 +294,7 @@ class GraphQLEndpoint:
                 if not error.path
                 else "BAD_USER_INPUT"
             )
+        extensions["requestId"] = request_id  # what to quote when asking about this error
         formatted["extensions"] = extensions
         if self.settings.production:
             # Variable coercion runs outside validation and still suggests schema names.
@@ -356,6 +361,7 @@ def create_app(
     education = EducationExport(**export_parts)
     activity = ActivityExport(**export_parts)
     customers = CustomerExport(**export_parts)
+    import_files = ImportFiles(**export_parts)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -364,14 +370,34 @@ def create_app(
             return JSONBody({"status": "unavailable"}, status_code=503)
         return JSONBody({"status": "ok"})
 
+    # Background work of this process, started with the app and stopped (gracefully) with it.
+    background: list[Any] = []
+    if settings.smtp_url:
+        from models.mailer import MailSender
+
+        background.append(MailSender(engine=engine, settings=settings))
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        for service in background:
+            service.start()
+        try:
+            yield
+        finally:
+            for service in reversed(background):
+                await run_in_threadpool(service.stop)
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/exports/education.csv", education.handle, methods=["GET"]),
             Route("/exports/activity.csv", activity.handle, methods=["GET"]),
             Route("/exports/customers.csv", customers.handle, methods=["GET"]),
-        ]
+            Route("/imports/{kind}", import_files.upload, methods=["POST"]),
+            Route("/imports/{kind}/template.csv", import_files.template, methods=["GET"]),
+        ],
     )
     if settings.cors_origins:
         # Bearer tokens, not cookies: no credentials mode. Added first, so it runs inside
@@ -387,6 +413,7 @@ def create_app(
         )
     app.add_middleware(RequestIdMiddleware)
     app.state.endpoint = endpoint
+    app.state.background = background
     return app
 
 

@@ -20,6 +20,8 @@ class Context:
     settings: Settings
     request_id: str
     held: list[HeldRole] = field(default_factory=list)  # the viewer's own grants
+    # Customers opened by id in this request, recorded for `Viewer.recentCustomers` after it.
+    opened_customers: list[int] = field(default_factory=list)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,8 @@ from graph.core.queries import NodeQueries
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
 from graph.execution import GuardedExecutionContext
+from graph.imports.mutations import ImportMutations
+from graph.imports.queries import ImportQueries
 from graph.partner.mutations import PartnerMutations
 from graph.support.mutations import SupportMutations
 from graph.support.queries import SupportQueries
@@ -36,13 +38,19 @@ class Query(
     AccessQueries,
     AuditQueries,
     SupportQueries,
+    ImportQueries,
 ):
     pass
 
 
 @strawberry.type
 class Mutation(
-    WorkgroupMutations, CustomerMutations, AccessMutations, SupportMutations, PartnerMutations
+    WorkgroupMutations,
+    CustomerMutations,
+    AccessMutations,
+    SupportMutations,
+    PartnerMutations,
+    ImportMutations,
 ):
     pass
 

@@ -10,6 +10,7 @@ The limits are the request's settings (`context.settings`) when the operation ru
 else those the validator was built with.
 """
 
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
@@ -203,13 +204,14 @@ _META_FIELDS = {
 
 @lru_cache(maxsize=4)
 def _pages(schema: GraphQLSchema) -> frozenset[str]:
-    """The types that fields with a `first` argument return: the connections."""
+    """The types that fields with a `first` argument return: the connections. (A plain list
+    with a `first`, like `recentCustomers`, is cut by it itself; its items are no page.)"""
     return frozenset(
         get_named_type(field.type).name
         for named in schema.type_map.values()
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
         for field in named.fields.values()
-        if "first" in field.args
+        if "first" in field.args and not is_list_type(get_nullable_type(field.type))
     )
 
 
@@ -379,11 +381,44 @@ class DocumentValidator:
                 max_errors=20,
                 hide_suggestions=verdicts.hide_suggestions,
             )
+        if errors and verdicts.hide_suggestions:
+            errors = [_without_unsent_types(schema, document, error) for error in errors]
         with self._lock:
             verdicts.cache[key] = (document, errors)
             while len(verdicts.cache) > verdicts.size:
                 verdicts.cache.popitem(last=False)
         return errors
+
+
+# graphql-core's messages name the type at fault ("Cannot query field 'x' on type 'Viewer'.").
+# Without suggestions a client must learn nothing it did not send, so in production each phrase
+# naming a type the document does not mention is reworded.
+_TYPE_PHRASES = (
+    (re.compile(r" (?:on|of) type '([^']+)'"), ""),
+    (re.compile(r"in '([^']+)' enum"), "in this enum"),
+    (re.compile(r"^Enum '([^']+)' cannot"), "This enum cannot"),
+    (re.compile(r"expecting type '([^']+)'"), "expecting another type"),
+    (re.compile(r"'([^']+)'"), "another type"),
+)
+
+
+def _without_unsent_types(schema, document, error: GraphQLError) -> GraphQLError:
+    source = document.loc.source.body if document.loc else ""
+
+    def unsent_type(quoted: str) -> bool:
+        name = quoted.strip("[]!")
+        return name in schema.type_map and not re.search(rf"\b{re.escape(name)}\b", source)
+
+    message = error.message
+    for pattern, replacement in _TYPE_PHRASES:
+        message = pattern.sub(
+            lambda m, new=replacement: new if unsent_type(m.group(1)) else m.group(0), message
+        )
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message, error.nodes, error.source, error.positions, error.path, None, error.extensions
+    )
 
 
 def validation_extension(validator: DocumentValidator) -> type[SchemaExtension]:

@@ -2,6 +2,16 @@
 
 from sqlmodel import SQLModel
 
-from models import accounts, activity, agreements, customers, partner, support  # noqa: F401
+from models import (  # noqa: F401
+    accounts,
+    activity,
+    agreements,
+    customers,
+    imports,
+    outbox,
+    partner,
+    recent,
+    support,
+)
 
 metadata = SQLModel.metadata

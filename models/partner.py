@@ -24,6 +24,7 @@ from models.customers import Contact, Customer, CustomerStatus, _set_tags, tags_
 from models.db import UTCDateTime, utcnow
 from models.enums import Catalog, ContractType
 from models.errors import DomainError, ErrorCode, FieldError
+from models.invitations import queue_invitation
 from models.validation import check_text, normalize_tag
 
 MONEY = Numeric(12, 2)
@@ -144,8 +145,15 @@ def _contact_errors(values: dict) -> list[FieldError]:
 
 
 def add_contact(
-    *, session: Session, workgroup_id: int, customer: Customer | None, values: dict, actor_id: int
+    *,
+    session: Session,
+    workgroup_id: int,
+    customer: Customer | None,
+    values: dict,
+    actor_id: int,
+    send_invitation: bool = False,
 ) -> Contact:
+    """Adds a contact; with `send_invitation`, an invitation is queued in the same transaction."""
     errors = _contact_errors({"first_name": None, "last_name": None, "email": None, **values})
     if errors:
         raise DomainError(errors)
@@ -162,14 +170,26 @@ def add_contact(
     )
     session.add(contact)
     session.flush()
+    after: dict = {"email": contact.email, "customerId": contact.customer_id}
+    if send_invitation:
+        queue_invitation(session=session, contact=contact)
+        after["invitation"] = True
+    _record(session, actor_id, workgroup_id, "contact.add", "Contact", contact.id, after)
+    return contact
+
+
+def invite_contact(*, session: Session, contact: Contact, actor_id: int) -> Contact:
+    """Queues a fresh invitation for an existing contact."""
+    _require_current_customer_active(session, contact)
+    queue_invitation(session=session, contact=contact)
     _record(
         session,
         actor_id,
-        workgroup_id,
-        "contact.add",
+        contact.workgroup_id,
+        "contact.invite",
         "Contact",
         contact.id,
-        {"email": contact.email, "customerId": contact.customer_id},
+        {"email": contact.email},
     )
     return contact
 

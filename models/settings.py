@@ -53,10 +53,29 @@ class Settings(BaseSettings):
     max_operations: int = 10  # operation definitions in one document
     max_query_cost: int = 20_000_000  # estimated field resolutions, see graph/validation.py
 
+    # CSV imports: the largest file accepted, its most data rows, and rows per batch.
+    import_max_bytes: int = 50_000_000
+    import_max_rows: int = 200_000
+    import_batch_size: int = 1000
+
+    # Outgoing mail (contact invitations): queued in the outbox, sent only when smtp_url is set,
+    # e.g. smtp://user:password@host:587, smtps://host, smtp+starttls://host.
+    smtp_url: str | None = None
+    smtp_from: str = "Clientele <no-reply@localhost>"
+    smtp_poll_seconds: float = 2.0
+    smtp_max_attempts: int = 5
+    smtp_retry_seconds: float = 60.0  # the first retry's delay; it doubles with every attempt
+    smtp_timeout_seconds: float = 30.0
+
     @field_validator("jwt_algorithms", "cors_origins", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _comma_separated(value)
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def production(self) -> bool:
@@ -78,9 +97,18 @@ class Settings(BaseSettings):
                 found.append("CLIENTELE_JWT_SECRET must be at least 32 characters in production")
         found.extend(self._jwt_problems())
         found.extend(self._cors_problems())
+        found.extend(self._smtp_problems())
         if logging.getLevelName(self.log_level.upper()) not in range(0, 51):
             found.append(f"CLIENTELE_LOG_LEVEL {self.log_level!r} is not a logging level")
-        for name in ("max_directives", "max_operations", "max_query_cost", "max_page_size"):
+        for name in (
+            "max_directives",
+            "max_operations",
+            "max_query_cost",
+            "max_page_size",
+            "import_max_bytes",
+            "import_max_rows",
+            "import_batch_size",
+        ):
             if getattr(self, name) < 1:
                 found.append(f"CLIENTELE_{name.upper()} must be at least 1")
         return found
@@ -139,6 +167,39 @@ class Settings(BaseSettings):
                     f"CLIENTELE_CORS_ORIGINS: {origin!r} is not an origin like "
                     "https://app.example.com (no path, no wildcard)"
                 )
+        return found
+
+    def _smtp_problems(self) -> list[str]:
+        from email.utils import parseaddr
+
+        from models.mailer import parse_smtp_url
+
+        found = []
+        if self.smtp_url is not None:
+            try:
+                target = parse_smtp_url(self.smtp_url)
+            except ValueError as error:
+                found.append(f"CLIENTELE_SMTP_URL is not usable: {error}")
+            else:
+                if (
+                    self.production
+                    and target.password
+                    and target.scheme == "smtp"
+                    and target.host not in _LOOPBACK
+                ):
+                    found.append(
+                        "CLIENTELE_SMTP_URL would send a password unencrypted: use smtps:// or "
+                        "smtp+starttls:// in production"
+                    )
+        if "@" not in parseaddr(self.smtp_from)[1]:
+            found.append(f"CLIENTELE_SMTP_FROM {self.smtp_from!r} names no e-mail address")
+        for name in ("smtp_poll_seconds", "smtp_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                found.append(f"CLIENTELE_{name.upper()} must be positive")
+        if self.smtp_max_attempts < 1:
+            found.append("CLIENTELE_SMTP_MAX_ATTEMPTS must be at least 1")
+        if self.smtp_retry_seconds < 0:
+            found.append("CLIENTELE_SMTP_RETRY_SECONDS must not be negative")
         return found
 
 

@@ -6,6 +6,7 @@ from policies.rows import qualified_row_coordinates
 EDUCATION_EXPORT = "Export.educationReport"
 ACTIVITY_EXPORT = "Export.activityLog"
 CUSTOMER_EXPORT = "Export.customers"
+IMPORT_COORDINATES = {"CUSTOMERS": "Import.customers", "CONTACTS": "Import.contacts"}
 
 # HTTP exports, each decided in the workgroup it exports from.
 EXPORTS = [(EDUCATION_EXPORT, WRITE), (ACTIVITY_EXPORT, WRITE), (CUSTOMER_EXPORT, WRITE)]
@@ -20,4 +21,8 @@ def deciding_workgroup(coordinate: str, workgroup_id: int | None) -> int | None:
 
 
 def non_schema_coordinates() -> list[tuple[str, str]]:
-    return [*((c, READ) for c in qualified_row_coordinates()), *EXPORTS]
+    return [
+        *((c, READ) for c in qualified_row_coordinates()),
+        *EXPORTS,
+        *((c, WRITE) for c in IMPORT_COORDINATES.values()),
+    ]

@@ -15,6 +15,7 @@ from models.activity import ActivityRecord
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.customers import Customer
 from models.enums import ServiceCategory
+from models.imports import ImportJob
 from models.support import SupportCase, member_rule
 
 # The column that says which workgroup a row of each guarded GraphQL type belongs to.
@@ -28,7 +29,13 @@ ROW_WORKGROUP_COLUMN = {
     "RoleAssignment": RoleAssignment.workgroup_id,
     "ActivityRecord": ActivityRecord.workgroup_id,
     "SupportCase": SupportCase.workgroup_id,
+    "ImportJob": ImportJob.workgroup_id,
 }
+
+# Objects that are part of a row of another type, not rows of their own (e.g. a customer's
+# overview): their fields are decided in the workgroup of the row they belong to, exactly like
+# that row's own fields. The object carries the row's `workgroup_id`.
+PART_OF_ROW = {"CustomerOverview": "Customer"}
 
 # Types whose rows may be granted through the viewer's own relation to them: the coordinate
 # "<Type>#related" grants, in a workgroup, the rows that this condition admits for the viewer

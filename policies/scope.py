@@ -12,6 +12,7 @@ from policies.errors import Forbidden
 from policies.rows import (
     CATEGORIES,
     CATEGORY_COLUMN,
+    PART_OF_ROW,
     RELATED,
     RELATED_ROWS,
     ROW_RELATIONS,
@@ -183,16 +184,18 @@ class AccessScope:
     ) -> dict[tuple[str, str], FieldRule]:
         """Rules for the selected coordinates that are not allowed wherever they can be met.
 
-        Fields of row types are decided per workgroup in which the row type is visible;
-        all other fields (roots, the viewer, connections, payloads) on every role the viewer
-        holds anywhere. An empty result means nothing needs checking while executing.
+        Fields of row types (and of objects that are part of a row, PART_OF_ROW) are decided
+        per workgroup in which the row type is visible; all other fields (roots, the viewer,
+        connections, payloads) on every role the viewer holds anywhere. An empty result means
+        nothing needs checking while executing.
         """
         allows = self.authorizer.allows
         every_role = self.all_roles
         rules: dict[tuple[str, str], FieldRule] = {}
         for type_name, field_name in coordinates:
             coordinate = f"{type_name}.{field_name}"
-            if type_name not in ROW_TYPES:
+            row_type = PART_OF_ROW.get(type_name, type_name)
+            if row_type not in ROW_TYPES:
                 # Mutations acting on a row may be granted through a relation to it; the
                 # resolver decides on the row, so here a relation counts as possibly held.
                 action = WRITE if type_name == MUTATION_ROOT else READ
@@ -200,7 +203,7 @@ class AccessScope:
                 if not allows(roles, coordinate, action):
                     rules[(type_name, field_name)] = DENIED
                 continue
-            everywhere, listed = self.row_workgroups(type_name)
+            everywhere, listed = self.row_workgroups(row_type)
             elsewhere = everywhere and allows(self.global_roles, coordinate, READ)
             allowed = frozenset(
                 wg for wg in listed if allows(self.workgroup_roles[wg], coordinate, READ)

@@ -48,6 +48,8 @@ from models.activity import ActivityRecord
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.customers import Contact, Customer, archive_customer
 from models.enums import CaseClassification, CaseSeverity, Catalog
+from models.imports import ImportJob, create_upload
+from models.outbox import OutboxMessage
 from models.partner import (
     Contract,
     CustomerOrder,
@@ -90,6 +92,8 @@ ID_TABLES: dict[str, tuple[Any, Any]] = {
     "Contract": (Contract, Contract.workgroup_id),
     "Order": (CustomerOrder, CustomerOrder.workgroup_id),
     "Project": (Project, Project.workgroup_id),
+    "Invitation": (OutboxMessage, OutboxMessage.workgroup_id),
+    "ImportJob": (ImportJob, ImportJob.workgroup_id),
     "User": (User, None),
 }
 # The types `node(id:)` can be asked for: every implementation of the Node interface.
@@ -275,6 +279,7 @@ def build_attack_world(session: Session) -> AttackWorld:
         customer=home0,
         values={"first_name": "Hanna", "last_name": "Hausmann", "email": "hanna@home0.example"},
         actor_id=admin,  # type: ignore[arg-type]
+        send_invitation=True,
     )
     set_main_contact(session=session, customer=home0, contact=home_contact, actor_id=admin)  # type: ignore[arg-type]
     home_loose_contact = add_contact(
@@ -290,6 +295,7 @@ def build_attack_world(session: Session) -> AttackWorld:
         customer=away0,
         values={"first_name": "Away", "last_name": "Person", "email": "person@away0.example"},
         actor_id=away_admin,  # type: ignore[arg-type]
+        send_invitation=True,
     )
     set_main_contact(session=session, customer=away0, contact=away_contact, actor_id=away_admin)  # type: ignore[arg-type]
     for customer, actor, name in ((home0, admin, "Retainer"), (away0, away_admin, "Away retainer")):
@@ -340,6 +346,19 @@ def build_attack_world(session: Session) -> AttackWorld:
         member=True,
         actor_id=away_admin,  # type: ignore[arg-type]
     )
+    for workgroup, uploader in ((home, admin), (away, away_admin)):
+        planted = create_upload(
+            session=session,
+            workgroup_id=workgroup.id,  # type: ignore[arg-type]
+            kind="CUSTOMERS",
+            file_name="customers.csv",
+            raw=b"company name,primary domain\r\nPlanted,planted.example\r\n",
+            max_rows=10,
+            actor_id=uploader,  # type: ignore[arg-type]
+        )
+        # As a finished dry run that found a bad row, so that its row errors can be read.
+        planted.status, planted.dry_run, planted.error_count = "SUCCEEDED", True, 1
+        planted.errors = [{"row": 2, "column": "primary domain", "message": "Planted."}]
     session.commit()
     archive_customer(session=session, customer=home2, expected_version=None, actor_id=admin)
     archive_customer(
@@ -435,15 +454,6 @@ def table_counts(engine: Engine) -> dict[str, int]:
             table.name: connection.execute(text(f"SELECT COUNT(*) FROM {table.name}")).scalar_one()
             for table in models.metadata.sorted_tables
         }
-
-
-def without_request_ids(body: Any) -> Any:
-    """The body with every `requestId` (new for each request) taken out."""
-    if isinstance(body, dict):
-        return {k: without_request_ids(v) for k, v in body.items() if k != "requestId"}
-    if isinstance(body, list):
-        return [without_request_ids(v) for v in body]
-    return body
 
 
 # ------------------------------------------------------------------ a real server

@@ -159,6 +159,15 @@ def client(app) -> Iterator[TestClient]:
         yield client
 
 
+def without_request_ids(body: Any) -> Any:
+    """The body with every `requestId` (new for each request) taken out."""
+    if isinstance(body, dict):
+        return {k: without_request_ids(v) for k, v in body.items() if k != "requestId"}
+    if isinstance(body, list):
+        return [without_request_ids(v) for v in body]
+    return body
+
+
 def token_for(email: str, settings: Settings) -> str:
     return mint_token(email, settings)
 

@@ -103,6 +103,9 @@ CUSTOMER_READS: dict[str, tuple[str, ...]] = {
     "serviceLevel":                     ("R", "R", "R", "-", "-", "-", "-"),
     "projects":                         ("R", "R", "R", "-", "-", "-", "-"),
     "orders":                           ("R", "R", "R", "-", "-", "-", "-"),
+    # the overview is open to every role that sees the customer; which of its numbers each
+    # role reads is in tests/test_customer_overview.py
+    "overview":                         ("R", "R", "R", "R", "R", "R", "-"),
 }
 
 # Who may run each customer mutation in a workgroup ("Add, archive, reactivate customers";
@@ -161,6 +164,7 @@ SELECTION = {
     "agreements": "agreements { id }",
     "feed": "feed { totalCount }",
     "supportCases": "supportCases { totalCount }",
+    "overview": "overview { openCaseCount }",
     **{
         name: f"{name} {{ __typename }}"
         for name in ("contacts", "mainContact", "contracts", "serviceLevel", "projects", "orders")
@@ -265,6 +269,7 @@ def graphql_values(session: Session, customer: Customer, workgroup_name: str) ->
         "serviceLevel": None,
         "projects": [],
         "orders": [],
+        "overview": {"openCaseCount": 0},  # no cases
     }
 
 

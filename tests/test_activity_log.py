@@ -843,6 +843,7 @@ mutation($id: ID!, $email: String!) {
 MOVE_CONTACT = """
 mutation($id: ID!, $c: ID) { m: moveContact(id: $id, customerId: $c) { errors { code } } }
 """
+INVITE_CONTACT = "mutation($id: ID!) { m: inviteContact(id: $id) { errors { code } } }"
 SET_MAIN_CONTACT = """
 mutation($c: ID!, $id: ID!) {
   m: setMainContact(customerId: $c, contactId: $id) { errors { code } }
@@ -912,6 +913,15 @@ PARTNER_MUTATIONS: dict[str, MutationCase] = {
         error_code="ARCHIVED",
         success=Attempt(ADMIN, lambda t: {"id": t["contact"], "c": None}),
         action="contact.move",
+        target_type="Contact",
+    ),
+    "inviteContact": MutationCase(
+        INVITE_CONTACT,
+        forbidden=Attempt(SALES, lambda t: {"id": t["contact"]}),
+        user_error=Attempt(ADMIN, lambda t: {"id": gid("Contact", 987654)}),
+        error_code="NOT_FOUND",
+        success=Attempt(ADMIN, lambda t: {"id": t["contact"]}),
+        action="contact.invite",
         target_type="Contact",
     ),
     "setMainContact": MutationCase(
@@ -1011,6 +1021,12 @@ PARTNER_MUTATIONS: dict[str, MutationCase] = {
     ),
 }
 MUTATIONS.update(PARTNER_MUTATIONS)
+# Mutations whose record is written later than the mutation itself, and where that is tested.
+RECORDED_ELSEWHERE = {
+    # A dry run changes nothing; a run records one "import.<kind>" when it commits, in the
+    # background (tests/test_customer_import.py, one bad row in ten thousand).
+    "startImport",
+}
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))
@@ -1077,8 +1093,8 @@ def test_the_table_covers_every_mutation_of_the_schema():
 
     # Then each one is in the table above (a new mutation must say what it records), and the
     # table names no mutation the schema lacks
-    assert sorted(in_schema - set(MUTATIONS)) == [], "add these to MUTATIONS"
-    assert sorted(set(MUTATIONS) - in_schema) == []
+    assert sorted(in_schema - set(MUTATIONS) - RECORDED_ELSEWHERE) == [], "add these to MUTATIONS"
+    assert sorted((set(MUTATIONS) | RECORDED_ELSEWHERE) - in_schema) == []
 
 
 def _input_mentions_activity(graphql_type, seen: set[str]) -> bool:

@@ -601,6 +601,7 @@ def walks(attack: AttackWorld) -> list[tuple[str, str]]:
         for type_name in NODE_TYPES:
             for gid in ids[type_name][side if type_name != "User" else "none"][:1]:
                 found.append((f"node/{type_name}/{side}", walk("node", id=gid)))
+        found.append((f"importJob/{side}", walk("importJob", id=ids["ImportJob"][side][0])))
         customer = ids["Customer"][side][0]  # Home's first customer holds most of its data
         found.append((f"customer/{side}", walk("customer", id=customer)))
         found.append((f"agreements/{side}", walk("agreements", f'(customerId: "{customer}")')))

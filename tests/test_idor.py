@@ -33,9 +33,8 @@ from tests.attack_support import (
     AttackWorld,
     build_attack_world,
     dump_tables,
-    without_request_ids,
 )
-from tests.conftest import ROLES, TEST_SECRET, GraphQLClient, World
+from tests.conftest import ROLES, TEST_SECRET, GraphQLClient, World, without_request_ids
 
 VIEWERS = [World.email(role) for role in ROLES] + [World.NOBODY]
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -73,6 +72,19 @@ def targets() -> list[Target]:
             {},
         ),
         Target("supportCase", case, "query($id: ID!) { supportCase(id: $id) { id title } }", {}),
+        Target(
+            "importJob",
+            "ImportJob",
+            "query($id: ID!) { importJob(id: $id) { id status total } }",
+            {},
+        ),
+        Target(
+            "startImport",
+            "ImportJob",
+            "mutation($id: ID!) { startImport(input: {importJobId: $id, dryRun: false})"
+            f" {{ importJob {{ id status }} {PAYLOAD} }} }}",
+            {},
+        ),
         Target(
             "agreements(customerId)",
             customer,
@@ -329,6 +341,12 @@ def targets() -> list[Target]:
             "Contact",
             'mutation($id: ID!) { updateContact(id: $id, input: {jobTitle: "Planted"})'
             f" {{ contact {{ id }} {PAYLOAD} }} }}",
+            {},
+        ),
+        Target(
+            "inviteContact",
+            "Contact",
+            f"mutation($id: ID!) {{ inviteContact(id: $id) {{ contact {{ id }} {PAYLOAD} }} }}",
             {},
         ),
         Target(

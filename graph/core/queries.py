@@ -9,7 +9,7 @@ from graph.agreements.queries import (
     service_amount_by_id,
 )
 from graph.core.types import Node
-from graph.customers.queries import customer_by_id
+from graph.customers.queries import open_customer
 from graph.ids import decode_id
 from graph.support.queries import case_by_id, group_by_id
 from graph.workgroups.queries import workgroup_by_id
@@ -18,7 +18,7 @@ from models.activity import ActivityRecord as ActivityRecordRow
 
 # How `node(id:)` fetches each type: through the same visibility as every other path.
 _FETCHERS = {
-    "Customer": lambda info, id: customer_by_id(info.context, id),
+    "Customer": lambda info, id: open_customer(info.context, id),
     "Workgroup": workgroup_by_id,
     "Agreement": agreement_by_id,
     "Package": package_by_id,

@@ -1,6 +1,10 @@
-"""Reading customers: the list with its filters, and one by id."""
+"""Reading customers: the list with its filters, one by id, and the ones opened lately."""
+
+import contextlib
+import logging
 
 import strawberry
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from strawberry.types import Info
 
@@ -18,8 +22,12 @@ from models.customers import (
     get_customer,
     list_customers,
 )
+from models.db import utcnow
 from models.enums import CustomerStatus
+from models.recent import KEPT_PER_USER, recent_customers, record_views
 from policies import Forbidden
+
+log = logging.getLogger("clientele.graphql")
 
 SEARCH_MAX = 200
 TAG_MAX = 100
@@ -89,6 +97,52 @@ def customer_by_id(context: Context, global_id: str):
     )
 
 
+def open_customer(context: Context, global_id: str):
+    """`customer(id:)` and `node(id:)`: the customer, noted as opened by the viewer when they
+    may see it (recorded once the request is done, see `remember_opened_customers`)."""
+    row = customer_by_id(context, global_id)
+    if row is not None:
+        context.opened_customers.append(row.id)  # type: ignore[arg-type]
+    return row
+
+
+def remember_opened_customers(context: Context) -> None:
+    """Records the customers the request opened, in a transaction of its own: the request's
+    was rolled back. A failure to record is logged and never fails the request."""
+    if not context.opened_customers:
+        return
+    session = context.session
+    try:
+        record_views(
+            session=session,
+            user_id=context.viewer.id,  # type: ignore[arg-type]
+            customer_ids=context.opened_customers,
+            at=utcnow(),
+        )
+        session.commit()
+    except SQLAlchemyError:
+        log.warning(
+            "request %s: the customers opened were not recorded", context.request_id, exc_info=True
+        )
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
+
+
+def recent_customer_list(context: Context, *, first: int) -> list:
+    if first < 0 or first > KEPT_PER_USER:
+        raise BadUserInput(f"`first` must be between 0 and {KEPT_PER_USER}.", argument="first")
+    rows = recent_customers(
+        session=context.session,
+        user_id=context.viewer.id,  # type: ignore[arg-type]
+        visible=context.scope.visible("Customer"),
+        limit=first,
+    )
+    context.loaders.workgroups.want(row.workgroup_id for row in rows)
+    context.loaders.customer_tags.want(row.id for row in rows)
+    context.loaders.announce("Customer", (row.id for row in rows))
+    return rows
+
+
 # An id that does not decode to a workgroup matches no workgroup, like any unknown id.
 NO_WORKGROUP = -1
 
@@ -134,6 +188,6 @@ class CustomerQueries:
             after=after,
         )
 
-    @strawberry.field
+    @strawberry.field(description="One customer; opening it puts it in `me.recentCustomers`.")
     def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        return customer_by_id(info.context, id)
+        return open_customer(info.context, id)

@@ -17,6 +17,7 @@ from models.customers import CustomerSort as CustomerSortValues
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement
     from graph.audit.types import ActivityRecord
+    from graph.customers.overview import CustomerOverview
     from graph.partner.types import Contact, Contract, Order, Project, ServiceLevel
     from graph.support.types import CaseStatus, SupportCase
     from graph.workgroups.types import Workgroup
@@ -163,6 +164,17 @@ class Customer(Node):
             root.id, status, page.offset, page.limit + 1
         )
         return connection(rows, page, lambda: total)
+
+    @strawberry.field(
+        description="The customer at a glance: counts of contacts, open cases and active "
+        "agreements, the most-used services and the packages."
+    )
+    def overview(
+        self, root: CustomerRow
+    ) -> Annotated["CustomerOverview", strawberry.lazy("graph.customers.overview")]:
+        from graph.customers.overview import CustomerOverview
+
+        return CustomerOverview(customer_id=root.id, workgroup_id=root.workgroup_id)  # type: ignore[return-value, arg-type]
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:

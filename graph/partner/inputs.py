@@ -15,6 +15,9 @@ class AddContactInput:
     customer_id: strawberry.ID | None = UNSET
     phone: str | None = UNSET
     job_title: str | None = UNSET
+    send_invitation: bool = strawberry.field(
+        default=False, description="Queue an invitation e-mail to the new contact."
+    )
 
 
 @strawberry.input(description="Only the fields given change.")

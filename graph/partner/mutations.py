@@ -101,7 +101,7 @@ class PartnerMutations:
         values = {
             k: v
             for k, v in provided_fields(input).items()
-            if k not in ("workgroup_id", "customer_id")
+            if k not in ("workgroup_id", "customer_id", "send_invitation")
         }
         contact, errors = run_in_transaction(
             info,
@@ -111,9 +111,24 @@ class PartnerMutations:
                 customer=customer,
                 values=values,
                 actor_id=context.viewer.id,
+                send_invitation=input.send_invitation,
             ),
         )
         return ContactPayload(contact=contact, errors=errors)
+
+    @strawberry.mutation(description="Queues a fresh invitation e-mail to a contact.")
+    def invite_contact(self, info: Info, id: strawberry.ID) -> ContactPayload:
+        contact = _visible_contact(info, id)
+        if contact is None:
+            return ContactPayload(contact=None, errors=not_found("id", "contact"))
+        authorize_mutation(info, workgroup_id=contact.workgroup_id)
+        invited, errors = run_in_transaction(
+            info,
+            lambda: domain.invite_contact(
+                session=info.context.session, contact=contact, actor_id=info.context.viewer.id
+            ),
+        )
+        return ContactPayload(contact=invited, errors=errors)
 
     @strawberry.mutation
     def update_contact(

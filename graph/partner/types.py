@@ -11,9 +11,34 @@ from graph.loaders import BatchLoader
 from models import enums
 from models import partner as domain
 from models.customers import Contact as ContactRow
+from models.invitations import InvitationStatus as InvitationStatusValues
+from models.invitations import invitation_status, invitations_by_contact
+from models.outbox import OutboxMessage
 
 Catalog = strawberry.enum(enums.Catalog, name="Catalog")
 ContractType = strawberry.enum(enums.ContractType, name="ContractType")
+InvitationStatus = strawberry.enum(
+    InvitationStatusValues,
+    name="InvitationStatus",
+    description="QUEUED until delivered (SENT); FAILED when delivery was given up.",
+)
+
+
+@strawberry.type(description="An invitation e-mailed to a contact, queued until it is delivered.")
+class Invitation:
+    recipient: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    attempts: int = strawberry.field(description="Delivery attempts so far.")
+    last_error: str | None = strawberry.field(description="Why the last attempt failed.")
+
+    @strawberry.field
+    def id(self, root: OutboxMessage) -> strawberry.ID:
+        return strawberry.ID(encode_id("Invitation", root.id))  # type: ignore[arg-type]
+
+    @strawberry.field
+    def status(self, root: OutboxMessage) -> InvitationStatus:
+        return invitation_status(root)
 
 
 @strawberry.type(description="A person at a customer.")
@@ -28,6 +53,10 @@ class Contact:
     @strawberry.field
     def id(self, root: ContactRow) -> strawberry.ID:
         return strawberry.ID(encode_id("Contact", root.id))  # type: ignore[arg-type]
+
+    @strawberry.field(description="Invitations e-mailed (or queued) to this contact, newest first.")
+    def invitations(self, root: ContactRow, info: Info) -> list[Invitation]:
+        return partner_loaders(info.context).invitations.get(root.id)
 
 
 @strawberry.type
@@ -102,8 +131,14 @@ class PartnerLoaders:
 
             return load
 
-        self.contacts = BatchLoader(
-            lambda ids: domain.contacts_by_customer(session=session, customer_ids=ids), list
+        def contacts_by_customer(ids: list[int]) -> dict:
+            found = domain.contacts_by_customer(session=session, customer_ids=ids)
+            self.invitations.want(c.id for contacts in found.values() for c in contacts)
+            return found
+
+        self.contacts = BatchLoader(contacts_by_customer, list)
+        self.invitations = BatchLoader(
+            lambda ids: invitations_by_contact(session=session, contact_ids=ids), list
         )
         load_orders = by_customer(domain.CustomerOrder, (domain.CustomerOrder.created_at.desc(),))  # type: ignore[attr-defined]
 

@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -9,6 +10,9 @@ from graph.workgroups.types import Workgroup
 from models import enums
 from models.accounts import HeldRole
 from policies.coordinates import deciding_workgroup
+
+if TYPE_CHECKING:
+    from graph.customers.types import Customer
 
 Role = strawberry.enum(enums.Role, name="Role")
 
@@ -71,6 +75,18 @@ class Viewer:
         return scope.may(
             coordinate, workgroup_id=deciding_workgroup(coordinate, workgroup), action=action
         )
+
+    @strawberry.field(
+        description="The customers the viewer opened most recently (by `customer(id:)` or "
+        "`node(id:)`), latest first, among those they may still see; archived ones included. "
+        "The latest 20 are kept."
+    )
+    def recent_customers(
+        self, info: Info, first: int = 10
+    ) -> list[Annotated["Customer", strawberry.lazy("graph.customers.types")]]:
+        from graph.customers.queries import recent_customer_list
+
+        return recent_customer_list(info.context, first=first)
 
     @strawberry.field
     def roles(self, root: ViewerSource, info: Info) -> list[RoleGrant]:

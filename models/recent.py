@@ -1,0 +1,77 @@
+"""Which customers each user opened last, for the viewer's "recent customers"."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Column, ColumnElement, Index, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, SQLModel
+
+from models.customers import Customer
+from models.db import UTCDateTime, utcnow
+
+
+class CustomerView(SQLModel, table=True):
+    __tablename__ = "customer_view"
+    __table_args__ = (Index("ix_customer_view_user_at", "user_id", "viewed_at"),)
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    viewed_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+KEPT_PER_USER = 20  # views older than a user's latest 20 are deleted as new ones come
+RECENT_ORDER = (CustomerView.viewed_at.desc(), CustomerView.customer_id.desc())  # type: ignore[attr-defined]
+
+
+def record_views(*, session: Session, user_id: int, customer_ids: list[int], at: datetime) -> None:
+    """Remembers that `user_id` opened `customer_ids` (in that order, the last one latest) at
+    `at`: one upsert, and the views beyond the latest KEPT_PER_USER deleted. The caller
+    commits."""
+    latest_last = list(reversed(dict.fromkeys(reversed(customer_ids))))
+    if not latest_last:
+        return
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(CustomerView).values(
+        [
+            # A microsecond apart, so that the order of opening is the order of recency.
+            {"user_id": user_id, "customer_id": cid, "viewed_at": at + timedelta(microseconds=i)}
+            for i, cid in enumerate(latest_last)
+        ]
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "customer_id"],
+            set_={"viewed_at": statement.excluded.viewed_at},
+        )
+    )
+    kept = (
+        select(CustomerView.customer_id)
+        .where(CustomerView.user_id == user_id)
+        .order_by(*RECENT_ORDER)
+        .limit(KEPT_PER_USER)
+    )
+    session.execute(
+        delete(CustomerView).where(
+            CustomerView.user_id == user_id,
+            CustomerView.customer_id.not_in(kept),  # type: ignore[attr-defined]
+        )
+    )
+
+
+def recent_customers(
+    *, session: Session, user_id: int, visible: ColumnElement[bool], limit: int
+) -> list[Customer]:
+    """The customers `user_id` opened, latest first, that `visible` (the customer row rule)
+    still admits — archived ones included. One statement."""
+    return list(
+        session.execute(
+            select(Customer)
+            .join(CustomerView, CustomerView.customer_id == Customer.id)
+            .where(CustomerView.user_id == user_id, visible)
+            .order_by(*RECENT_ORDER)
+            .limit(limit)
+        ).scalars()
+    )
