@@ -65,6 +65,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--http", action="store_true", help="also load real servers over HTTP")
+    parser.add_argument(
+        "--http-requests",
+        type=int,
+        default=http_load.REQUESTS_PER_LEVEL,
+        help="requests per query, worker count and concurrency",
+    )
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="clientele-bench-")
@@ -167,6 +173,7 @@ def main() -> None:
     }
     publish(report)  # the in-process results stand even if the load test fails
     if args.http:
+        http_load.REQUESTS_PER_LEVEL = args.http_requests
         report["http"] = http_load.run(
             url,
             [
