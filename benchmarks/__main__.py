@@ -5,7 +5,7 @@ growing row counts; and, with --http, requests/s and latency over real HTTP.
     .venv/bin/python -m benchmarks [--database-url URL] [--customers 2000] [--runs 15] [--http]
 
 Without --database-url a temporary SQLite database is built with `bench-data`. Results are
-printed as Markdown and written to benchmarks/results/latest.{md,json}.
+printed as Markdown and written to benchmarks/results/latest-<database>.{md,json}.
 """
 
 import argparse
@@ -165,6 +165,7 @@ def main() -> None:
     report = {
         "machine": f"{platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, {engine.dialect.name}",
+        "database": engine.dialect.name,
         "customers": args.customers,
         "runs": args.runs,
         "queries": rows,
@@ -189,8 +190,9 @@ def publish(report: dict) -> None:
     markdown = render(report)
     print(markdown)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(markdown)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    name = f"latest-{report.get('database', 'sqlite')}"
+    (RESULTS / f"{name}.md").write_text(markdown)
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def render(report: dict) -> str:

@@ -252,3 +252,24 @@ def test_the_recent_list_costs_the_same_for_2_customers_as_for_20(
     # Then both cost the same number of statements
     assert costs[0][0] == costs[1][0]
     assert [count for _, count in costs] == [2, 20]
+
+
+def test_opening_the_same_customer_again_at_once_writes_nothing(gql, session, engine, world):
+    # Given a customer the admin just opened
+    first, second = world.home_customers[0], world.home_customers[1]
+    gql(ADMIN, OPEN, {"id": gid(first)})
+    opened_at = session.execute(select(CustomerView.viewed_at)).scalar_one()
+
+    # When the page refetches it right away
+    with counting_statements(engine) as statements:
+        gql(ADMIN, OPEN, {"id": gid(first)})
+
+    # Then nothing is written again
+    session.expire_all()
+    assert session.execute(select(CustomerView.viewed_at)).scalar_one() == opened_at
+    assert not [s for s in statements if "customer_view" in s.lower()]
+
+    # But opening another one and then the first again puts the first on top
+    gql(ADMIN, OPEN, {"id": gid(second)})
+    gql(ADMIN, OPEN, {"id": gid(first)})
+    assert recent(gql, ADMIN) == [gid(first), gid(second)]

@@ -2,6 +2,9 @@
 
 import contextlib
 import logging
+import threading
+import time
+from collections import OrderedDict
 
 import strawberry
 from sqlalchemy.exc import SQLAlchemyError
@@ -106,10 +109,38 @@ def open_customer(context: Context, global_id: str):
     return row
 
 
+# The customers each user opened last, as this process recorded them: opening the same ones
+# again within REPEAT_SECONDS (a page refetching what it shows) writes nothing.
+REPEAT_SECONDS = 10.0
+_last_recorded: "OrderedDict[int, tuple[tuple[int, ...], float]]" = OrderedDict()
+_last_recorded_lock = threading.Lock()
+
+
+def _repeated(user_id: int, opened: tuple[int, ...]) -> bool:
+    now = time.monotonic()
+    with _last_recorded_lock:
+        last = _last_recorded.get(user_id)
+        if last is not None and last[0] == opened and now - last[1] < REPEAT_SECONDS:
+            return True
+        _last_recorded[user_id] = (opened, now)
+        _last_recorded.move_to_end(user_id)
+        while len(_last_recorded) > 10_000:
+            _last_recorded.popitem(last=False)
+    return False
+
+
+def forget_recorded_views() -> None:
+    """Forgets what this process recorded (for a database whose views were removed)."""
+    with _last_recorded_lock:
+        _last_recorded.clear()
+
+
 def remember_opened_customers(context: Context) -> None:
     """Records the customers the request opened, in a transaction of its own: the request's
     was rolled back. A failure to record is logged and never fails the request."""
     if not context.opened_customers:
+        return
+    if _repeated(context.viewer.id, tuple(context.opened_customers)):  # type: ignore[arg-type]
         return
     session = context.session
     try:
@@ -126,6 +157,8 @@ def remember_opened_customers(context: Context) -> None:
         )
         with contextlib.suppress(SQLAlchemyError):
             session.rollback()
+        with _last_recorded_lock:
+            _last_recorded.pop(context.viewer.id, None)  # type: ignore[arg-type]
 
 
 def recent_customer_list(context: Context, *, first: int) -> list:
