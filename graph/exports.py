@@ -77,6 +77,24 @@ def refusal_response(refusal: Refusal, request_id: str) -> Response:
     )
 
 
+def authorized_workgroup(
+    session: Session, email: str, authorizer: Authorizer, request: Request, coordinate: str
+):
+    """(viewer, scope, workgroup id) for the request's `workgroupId` when the viewer sees that
+    workgroup and holds `coordinate` (write) there; else a 404 or 403 Refusal."""
+    workgroup_id = decode_pk(request.query_params.get("workgroupId"), "Workgroup")
+    viewer, _, scope = open_viewer(session, email, authorizer)
+    if (
+        workgroup_id is None
+        or not scope.sees_workgroup_rows("Workgroup", workgroup_id)
+        or session.get(Workgroup, workgroup_id) is None
+    ):
+        raise Refusal(404, "No workgroup with this id.")
+    if not scope.may(coordinate, workgroup_id=workgroup_id):
+        raise Refusal(403, f"Not allowed: {coordinate}.")
+    return viewer, scope, workgroup_id
+
+
 @dataclass
 class ExportPlan:
     statement: Any
@@ -111,17 +129,10 @@ class CsvExport:
 
     def _authorized_plan(self, request: Request, token: str) -> ExportPlan:
         email = identity_from_token(token, self.settings)
-        workgroup_id = decode_pk(request.query_params.get("workgroupId"), "Workgroup")
         with Session(self.engine, expire_on_commit=False) as session:
-            _, _, scope = open_viewer(session, email, self.authorizer)
-            if (
-                workgroup_id is None
-                or not scope.sees_workgroup_rows("Workgroup", workgroup_id)
-                or session.get(Workgroup, workgroup_id) is None
-            ):
-                raise Refusal(404, "No workgroup with this id.")
-            if not scope.may(self.coordinate, workgroup_id=workgroup_id):
-                raise Refusal(403, f"Not allowed: {self.coordinate}.")
+            _, scope, workgroup_id = authorized_workgroup(
+                session, email, self.authorizer, request, self.coordinate
+            )
             return self.plan(request, session, scope, workgroup_id)
 
     def plan(

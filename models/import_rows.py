@@ -419,7 +419,7 @@ class ContactImporter(RowImporter):
                 changes["customer_id"] = target[0]
             if not changes:
                 plan.unchanged += 1
-            elif contact.customer_id in archived or (target and target[1]):
+            elif contact.customer_id in archived:
                 plan.errors.append(
                     RowError(
                         number,

@@ -14,14 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
-from graph.context import open_viewer
-from graph.exports import Refusal, refusal_response
-from graph.ids import decode_pk, encode_id
+from graph.exports import Refusal, authorized_workgroup, refusal_response
+from graph.ids import encode_id
 from models import imports as domain
-from models.accounts import Workgroup
 from models.settings import Settings
 from policies import Authorizer
-from policies.authorizer import WRITE
 from policies.coordinates import IMPORT_COORDINATES
 
 KINDS = {"customers": domain.ImportKind.CUSTOMERS, "contacts": domain.ImportKind.CONTACTS}
@@ -80,7 +77,7 @@ class ImportFiles:
         try:
             kind = self._kind(request)
             token = bearer_token(request.headers.get("authorization"))
-            await run_in_threadpool(self._authorized_workgroup, request, token, kind)
+            await run_in_threadpool(self._template_allowed, request, token, kind)
         except Unauthenticated as error:
             return refusal_response(Refusal(401, str(error)), request_id)
         except Refusal as refusal:
@@ -102,27 +99,23 @@ class ImportFiles:
         return Refusal(413, f"The file exceeds {self.settings.import_max_bytes} bytes.")
 
     def _authorized_workgroup(
-        self, request: Request, token: str, kind: domain.ImportKind, session: Session | None = None
+        self, session: Session, request: Request, token: str, kind: domain.ImportKind
     ) -> tuple[int, int]:
         """(workgroup id, viewer id) when the viewer may import `kind` into the workgroup."""
         email = identity_from_token(token, self.settings)
-        workgroup_id = decode_pk(request.query_params.get("workgroupId"), "Workgroup")
-        with Session(self.engine, expire_on_commit=False) as own:
-            viewer, _, scope = open_viewer(session or own, email, self.authorizer)
-            if (
-                workgroup_id is None
-                or not scope.sees_workgroup_rows("Workgroup", workgroup_id)
-                or (session or own).get(Workgroup, workgroup_id) is None
-            ):
-                raise Refusal(404, "No workgroup with this id.")
-            coordinate = IMPORT_COORDINATES[kind.value]
-            if not scope.may(coordinate, workgroup_id=workgroup_id, action=WRITE):
-                raise Refusal(403, f"Not allowed: {coordinate}.")
-            return workgroup_id, viewer.id  # type: ignore[return-value]
+        coordinate = IMPORT_COORDINATES[kind.value]
+        viewer, _, workgroup_id = authorized_workgroup(
+            session, email, self.authorizer, request, coordinate
+        )
+        return workgroup_id, viewer.id  # type: ignore[return-value]
+
+    def _template_allowed(self, request: Request, token: str, kind: domain.ImportKind) -> None:
+        with Session(self.engine) as session:
+            self._authorized_workgroup(session, request, token, kind)
 
     def _store(self, request: Request, token: str, kind: domain.ImportKind, raw: bytes) -> dict:
         with Session(self.engine, expire_on_commit=False) as session:
-            workgroup_id, viewer_id = self._authorized_workgroup(request, token, kind, session)
+            workgroup_id, viewer_id = self._authorized_workgroup(session, request, token, kind)
             try:
                 job = domain.create_upload(
                     session=session,
