@@ -11,6 +11,7 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from models.accounts import GroupMember, User, Workgroup
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount, today_utc
+from models.among import among
 from models.customers import Customer, CustomerTag, Tag
 from models.support import CaseGroupAccess, CaseShare, SupportCase
 
@@ -26,7 +27,7 @@ def _tags(connection, ids):
     for cid, name in connection.execute(
         select(CustomerTag.customer_id, Tag.name)
         .join(Tag, Tag.id == CustomerTag.tag_id)
-        .where(CustomerTag.customer_id.in_(ids))
+        .where(among(CustomerTag.customer_id, ids))
     ):
         found[cid].append(name)
     return found
@@ -72,19 +73,21 @@ def q2(engine, workgroup_id, first) -> float:
         with engine.connect() as c:
             customers = c.execute(_page(workgroup_id, first)).all()
             ids = [r.id for r in customers]
-            agreements = c.execute(select(Agreement).where(Agreement.customer_id.in_(ids))).all()
+            agreements = c.execute(select(Agreement).where(among(Agreement.customer_id, ids))).all()
             packages = c.execute(
-                select(Package).where(Package.agreement_id.in_([a.id for a in agreements]))
+                select(Package).where(among(Package.agreement_id, [a.id for a in agreements]))
             ).all()
             amounts = c.execute(
-                select(ServiceAmount).where(ServiceAmount.package_id.in_([p.id for p in packages]))
+                select(ServiceAmount).where(
+                    among(ServiceAmount.package_id, [p.id for p in packages])
+                )
             ).all()
             used = dict(
                 c.execute(
                     select(
                         ConsumptionRecord.service_amount_id, func.sum(ConsumptionRecord.quantity)
                     )
-                    .where(ConsumptionRecord.service_amount_id.in_([a.id for a in amounts]))
+                    .where(among(ConsumptionRecord.service_amount_id, [a.id for a in amounts]))
                     .group_by(ConsumptionRecord.service_amount_id)
                 ).all()
             )

@@ -53,9 +53,11 @@ def _start(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not start")
 
 
-async def _level(base: str, token: str, query: str, variables: dict, concurrency: int):
+async def _level(
+    base: str, token: str, query: str, variables: dict, concurrency: int, requests: int = 0
+):
     latencies: list[float] = []
-    remaining = REQUESTS_PER_LEVEL
+    remaining = requests or REQUESTS_PER_LEVEL
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
     ) as client:
@@ -89,7 +91,8 @@ def run(url: str, queries: list[tuple[str, str, dict]], email: str) -> list[dict
         process, base = _start(url, workers)
         try:
             for name, query, variables in queries:
-                asyncio.run(_level(base, token, query, variables, 4))  # warm every worker
+                # Warm every worker (its pools, caches and first-request work) before measuring.
+                asyncio.run(_level(base, token, query, variables, 8, requests=16 * workers))
                 for concurrency in CONCURRENCY:
                     measured = asyncio.run(_level(base, token, query, variables, concurrency))
                     results.append(

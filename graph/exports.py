@@ -25,6 +25,7 @@ from graph.ids import decode_pk, encode_id
 from models.accounts import User, Workgroup
 from models.activity import ACTIVITY_ORDER, ActivityRecord
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.among import among
 from models.customers import Customer, CustomerTag, Tag
 from models.enums import ServiceCategory
 from models.settings import Settings
@@ -289,7 +290,7 @@ class CustomerExport(CsvExport):
                 for customer_id, name in connection.execute(
                     select(CustomerTag.customer_id, Tag.name)
                     .join(Tag, Tag.id == CustomerTag.tag_id)
-                    .where(CustomerTag.customer_id.in_([r.id for r in rows]))  # type: ignore[attr-defined]
+                    .where(among(CustomerTag.customer_id, [r.id for r in rows]))
                     .order_by(Tag.name)
                 ):
                     tags.setdefault(customer_id, []).append(name)

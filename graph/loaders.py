@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models.accounts import User, Workgroup
+from models.among import among
 from models.customers import tags_by_customer
 
 K = TypeVar("K", bound=Hashable)
@@ -71,7 +72,9 @@ class Loaders:
         self.workgroups: BatchLoader[int, Workgroup | None] = BatchLoader(
             lambda ids: {
                 w.id: w
-                for w in session.execute(select(Workgroup).where(Workgroup.id.in_(ids))).scalars()  # type: ignore[union-attr]
+                for w in session.execute(
+                    select(Workgroup).where(among(Workgroup.id, ids))
+                ).scalars()
             },
             lambda: None,
         )
@@ -80,8 +83,7 @@ class Loaders:
         )
         self.users: BatchLoader[int, User | None] = BatchLoader(
             lambda ids: {
-                u.id: u
-                for u in session.execute(select(User).where(User.id.in_(ids))).scalars()  # type: ignore[union-attr]
+                u.id: u for u in session.execute(select(User).where(among(User.id, ids))).scalars()
             },
             lambda: None,
         )

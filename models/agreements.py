@@ -15,10 +15,12 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     func,
+    or_,
     select,
 )
 from sqlmodel import Field, Session, SQLModel
 
+from models.among import among
 from models.enums import (
     AmountKind,
     AmountUnit,
@@ -26,6 +28,7 @@ from models.enums import (
     PackageStatus,
     ServiceCategory,
 )
+from models.records import load_records, record_of
 
 QUANTITY = Numeric(12, 2)
 
@@ -49,8 +52,12 @@ class Agreement(SQLModel, table=True):
     ends_on: dt.date = Field(sa_column=Column(Date, nullable=False))
 
     def is_active(self, today: dt.date) -> bool:
-        """Active from its first through its last day (UTC), both included."""
-        return self.starts_on <= today <= self.ends_on
+        return active_on(self, today)
+
+
+def active_on(agreement, today: dt.date) -> bool:
+    """Active from its first through its last day (UTC), both included."""
+    return agreement.starts_on <= today <= agreement.ends_on
 
 
 class Package(SQLModel, table=True):
@@ -93,6 +100,24 @@ class ConsumptionRecord(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="support_case.id", index=True)
 
 
+# Agreements and what they hold, as listed under customer pages (models.records).
+
+
+class AgreementRecord(record_of(Agreement, "AgreementRecord")):  # type: ignore[misc]
+    __slots__ = ()
+
+    def is_active(self, today: dt.date) -> bool:
+        return active_on(self, today)
+
+
+class PackageRecord(record_of(Package, "PackageRecord")):  # type: ignore[misc]
+    __slots__ = ()
+
+
+class ServiceAmountRecord(record_of(ServiceAmount, "ServiceAmountRecord")):  # type: ignore[misc]
+    __slots__ = ()
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -113,7 +138,7 @@ def agreement_query(
     if workgroup_ids is not None:
         query = query.where(Agreement.workgroup_id.in_(list(workgroup_ids)))  # type: ignore[attr-defined]
     if customer_ids is not None:
-        query = query.where(Agreement.customer_id.in_(list(customer_ids)))  # type: ignore[attr-defined]
+        query = query.where(among(Agreement.customer_id, list(customer_ids)))
     if agreement_id is not None:
         query = query.where(Agreement.id == agreement_id)
     if active is True:
@@ -136,7 +161,7 @@ def list_agreements(
     today: dt.date,
     offset: int = 0,
     limit: int | None = None,
-) -> list[Agreement]:
+) -> list[AgreementRecord]:
     query = agreement_query(
         visible=visible,
         workgroup_ids=workgroup_ids,
@@ -146,7 +171,7 @@ def list_agreements(
     ).order_by(*AGREEMENT_ORDER)
     if offset or limit is not None:
         query = query.offset(offset).limit(limit)
-    return list(session.execute(query).scalars())
+    return load_records(session, query, AgreementRecord)
 
 
 def count_rows(*, session: Session, query) -> int:
@@ -161,8 +186,8 @@ def packages_of(
     kind: PackageKind | None = None,
     status: PackageStatus | None = None,
     package_id: int | None = None,
-) -> list[Package]:
-    query = select(Package).where(visible, Package.agreement_id.in_(agreement_ids))  # type: ignore[attr-defined]
+) -> list[PackageRecord]:
+    query = select(Package).where(visible, among(Package.agreement_id, agreement_ids))
     if kind is not None:
         query = query.where(Package.kind == kind.value)
     if status is not None:
@@ -170,18 +195,18 @@ def packages_of(
     if package_id is not None:
         query = query.where(Package.id == package_id)
     query = query.order_by(Package.expires_on, Package.id)
-    return list(session.execute(query).scalars())
+    return load_records(session, query, PackageRecord)
 
 
 def service_amounts_of(
     *, session: Session, visible: ColumnElement[bool], package_ids: list[int]
-) -> list[ServiceAmount]:
+) -> list[ServiceAmountRecord]:
     query = (
         select(ServiceAmount)
-        .where(visible, ServiceAmount.package_id.in_(package_ids))  # type: ignore[attr-defined]
+        .where(visible, among(ServiceAmount.package_id, package_ids))
         .order_by(ServiceAmount.category, ServiceAmount.id)
     )
-    return list(session.execute(query).scalars())
+    return load_records(session, query, ServiceAmountRecord)
 
 
 def used_by_amount(*, session: Session, service_amount_ids: list[int]) -> dict[int, Decimal]:
@@ -191,7 +216,7 @@ def used_by_amount(*, session: Session, service_amount_ids: list[int]) -> dict[i
         return found
     rows = session.execute(
         select(ConsumptionRecord.service_amount_id, func.sum(ConsumptionRecord.quantity))
-        .where(ConsumptionRecord.service_amount_id.in_(service_amount_ids))  # type: ignore[attr-defined]
+        .where(among(ConsumptionRecord.service_amount_id, service_amount_ids))
         .group_by(ConsumptionRecord.service_amount_id)
     ).all()
     for amount_id, used in rows:
@@ -237,7 +262,6 @@ class CategoryTotal:
     used: Decimal | None
     description: str | None
     action_url: str | None
-    service_amount_ids: tuple[int, ...]
 
     @property
     def available(self) -> Decimal | None:
@@ -247,36 +271,56 @@ class CategoryTotal:
 
 
 def category_totals(*, session: Session, amounts: ColumnElement[bool]) -> list[CategoryTotal]:
-    """Totals per (category, kind, unit) over the service amounts `amounts` admits, computed
-    in two set-based queries; BENEFIT lines are listed without numbers."""
-    lines = list(
-        session.execute(
-            select(ServiceAmount)
+    """Totals per (category, kind, unit) over the service amounts `amounts` admits (a
+    condition that may name the service amount, its package and its agreement), summed by the
+    database in three statements whatever the number of lines; BENEFIT lines are listed without
+    numbers. Groups come in the order of their categories, then of their first line's id; a
+    group's description and action link are those of its first line that has one."""
+
+    def lines(*columns):
+        return (
+            select(*columns)
+            .select_from(ServiceAmount)
             .join(Package, Package.id == ServiceAmount.package_id)
             .join(Agreement, Agreement.id == Package.agreement_id)
             .where(amounts)
-            .order_by(ServiceAmount.category, ServiceAmount.id)
-        ).scalars()
-    )
-    used = used_by_amount(session=session, service_amount_ids=[a.id for a in lines])  # type: ignore[misc]
-    groups: dict[tuple[str, str, str | None], list[ServiceAmount]] = {}
-    for line in lines:
-        groups.setdefault((line.category, line.kind, line.unit), []).append(line)
+        )
+
+    group = (ServiceAmount.category, ServiceAmount.kind, ServiceAmount.unit)
+    groups = session.execute(
+        lines(*group, func.sum(ServiceAmount.purchased), func.min(ServiceAmount.id))
+        .group_by(*group)
+        .order_by(ServiceAmount.category, func.min(ServiceAmount.id))
+    ).all()
+    used = {
+        tuple(row[:3]): row[3]
+        for row in session.execute(
+            lines(*group, func.sum(ConsumptionRecord.quantity))
+            .join(ConsumptionRecord, ConsumptionRecord.service_amount_id == ServiceAmount.id)
+            .group_by(*group)
+        )
+    }
+    described: dict[tuple, tuple[str | None, str | None]] = {}
+    for *key, description, action_url in session.execute(
+        lines(*group, ServiceAmount.description, ServiceAmount.action_url)
+        .where(or_(ServiceAmount.description != "", ServiceAmount.action_url != ""))
+        .order_by(ServiceAmount.id)
+    ):
+        first_description, first_url = described.get(tuple(key), (None, None))
+        described[tuple(key)] = (first_description or description, first_url or action_url)
     totals = []
-    for (category, kind, unit), members in groups.items():
+    for category, kind, unit, purchased, _first in groups:
         consumable = kind == AmountKind.CONSUMABLE.value
+        description, action_url = described.get((category, kind, unit), (None, None))
         totals.append(
             CategoryTotal(
                 category=ServiceCategory(category),
                 kind=AmountKind(kind),
                 unit=AmountUnit(unit) if unit else None,
-                purchased=sum((m.purchased or Decimal(0) for m in members), Decimal(0))
-                if consumable
-                else None,
-                used=sum((used[m.id] for m in members), Decimal(0)) if consumable else None,  # type: ignore[index]
-                description=next((m.description for m in members if m.description), None),
-                action_url=next((m.action_url for m in members if m.action_url), None),
-                service_amount_ids=tuple(m.id for m in members),  # type: ignore[misc]
+                purchased=Decimal(purchased or 0) if consumable else None,
+                used=Decimal(used.get((category, kind, unit)) or 0) if consumable else None,
+                description=description or None,
+                action_url=action_url or None,
             )
         )
     return totals

@@ -32,9 +32,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel
 
 from models.activity import record_activity
+from models.among import among
 from models.db import UTCDateTime, utcnow
 from models.enums import CompanySize, CustomerStatus, Industry, Relationship, RenewalPolicy
 from models.errors import DomainError, ErrorCode, FieldError
+from models.records import load_records, record_of
 from models.validation import (
     check_country,
     check_domain,
@@ -96,6 +98,12 @@ class Customer(SQLModel, table=True):
     )
     archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     version: int = Field(default=1)
+
+
+class CustomerRecord(record_of(Customer, "CustomerRecord")):  # type: ignore[misc]
+    """A customer as listed in pages of customers (models.records)."""
+
+    __slots__ = ()
 
 
 class Contact(SQLModel, table=True):
@@ -267,7 +275,7 @@ def list_customers(
     sort: CustomerSort,
     offset: int,
     limit: int,
-) -> list[Customer]:
+) -> list[CustomerRecord]:
     """One page of the customers `visible` admits; the condition is part of the SQL."""
     query = (
         select(Customer)
@@ -276,7 +284,7 @@ def list_customers(
         .offset(offset)
         .limit(limit)
     )
-    return list(session.execute(query).scalars())
+    return load_records(session, query, CustomerRecord)
 
 
 def count_customers(*, session: Session, visible: ColumnElement[bool], spec: CustomerFilter) -> int:
@@ -301,7 +309,7 @@ def tags_by_customer(*, session: Session, customer_ids: list[int]) -> dict[int, 
     rows = session.execute(
         select(CustomerTag.customer_id, Tag.name)
         .join(Tag, Tag.id == CustomerTag.tag_id)
-        .where(CustomerTag.customer_id.in_(customer_ids))  # type: ignore[attr-defined]
+        .where(among(CustomerTag.customer_id, customer_ids))
         .order_by(CustomerTag.customer_id, func.lower(Tag.name))
     ).all()
     for customer_id, name in rows:

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     String,
-    any_,
     bindparam,
     cast,
     exists,
@@ -27,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from models.accounts import normalize_email
+from models.among import among
 from models.customers import (
     Contact,
     Customer,
@@ -149,13 +149,6 @@ class RowImporter:
         for table in self.TABLES:
             self.session.execute(text(f"ANALYZE {table}"))
 
-    def among(self, column, values: list):
-        """column IN values; on PostgreSQL as one array parameter, which the driver does not
-        have to parse into a statement with a placeholder per value."""
-        if self.on_postgresql:
-            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-        return column.in_(values)
-
 
 # ---------------------------------------------------------------- customers
 
@@ -182,7 +175,7 @@ class CustomerImporter(RowImporter):
             for customer in self.session.execute(
                 select(Customer).where(
                     Customer.workgroup_id == self.workgroup_id,
-                    self.among(Customer.primary_domain, chunk),
+                    among(Customer.primary_domain, chunk),
                 )
             ).scalars():
                 existing[customer.primary_domain] = customer
@@ -252,7 +245,7 @@ class CustomerImporter(RowImporter):
                 self.session.execute(
                     select(Customer.primary_domain, Customer.id).where(
                         Customer.workgroup_id == self.workgroup_id,
-                        self.among(Customer.primary_domain, created),
+                        among(Customer.primary_domain, created),
                     )
                 ).all()
             )
@@ -311,13 +304,13 @@ class CustomerImporter(RowImporter):
                 self.session.execute(
                     select(Tag.name_key, Tag.id).where(
                         Tag.workgroup_id == self.workgroup_id,
-                        self.among(Tag.name_key, chunk),
+                        among(Tag.name_key, chunk),
                     )
                 ).all()
             )
         link = CustomerTag.__table__  # type: ignore[attr-defined]
         for chunk in _chunks(list(tagged)):
-            self.session.execute(link.delete().where(self.among(link.c.customer_id, chunk)))
+            self.session.execute(link.delete().where(among(link.c.customer_id, chunk)))
         pairs = [
             (customer_id, tag_ids[name.lower()])
             for customer_id, names in tagged.items()
@@ -368,7 +361,7 @@ class ContactImporter(RowImporter):
                 select(Contact)
                 .where(
                     Contact.workgroup_id == self.workgroup_id,
-                    self.among(Contact.email, chunk),
+                    among(Contact.email, chunk),
                 )
                 .order_by(Contact.id.desc())  # type: ignore[union-attr]
             ).scalars():
@@ -469,7 +462,7 @@ class ContactImporter(RowImporter):
                 .where(
                     Customer.workgroup_id == self.workgroup_id,
                     or_(
-                        self.among(Customer.primary_domain, chunk),
+                        among(Customer.primary_domain, chunk),
                         self._extra_domain_in(chunk),
                     ),
                 )
@@ -500,7 +493,7 @@ class ContactImporter(RowImporter):
             found.update(
                 self.session.execute(
                     select(Customer.id).where(
-                        self.among(Customer.id, chunk),
+                        among(Customer.id, chunk),
                         Customer.status == CustomerStatus.ARCHIVED.value,
                     )
                 ).scalars()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models.accounts import Workgroup
+from models.among import among
 from models.customers import Contact, Customer
 from models.mailer import note_queued
 from models.outbox import OutboxMessage
@@ -72,7 +73,7 @@ def invitations_by_contact(
     for message in session.execute(
         select(OutboxMessage)
         .where(
-            OutboxMessage.contact_id.in_(contact_ids),  # type: ignore[union-attr]
+            among(OutboxMessage.contact_id, contact_ids),
             OutboxMessage.kind == INVITATION,
         )
         .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]

@@ -20,6 +20,7 @@ from models.agreements import (
     ServiceAmount,
     active_condition,
 )
+from models.among import among
 from models.customers import Contact
 from models.enums import AmountUnit, CaseStatus, ServiceCategory
 from models.support import SupportCase
@@ -36,7 +37,7 @@ def contact_counts(*, session: Session, customer_ids: list[int]) -> dict[int, in
     return _counts(
         session,
         select(Contact.customer_id, func.count())
-        .where(Contact.customer_id.in_(customer_ids))  # type: ignore[union-attr]
+        .where(among(Contact.customer_id, customer_ids))
         .group_by(Contact.customer_id),
         customer_ids,
     )
@@ -52,7 +53,7 @@ def open_case_counts(
         .where(
             visible,
             SupportCase.status == CaseStatus.OPEN.value,
-            SupportCase.customer_id.in_(customer_ids),  # type: ignore[union-attr]
+            among(SupportCase.customer_id, customer_ids),
         )
         .group_by(SupportCase.customer_id),
         customer_ids,
@@ -69,7 +70,7 @@ def active_agreement_counts(
         .where(
             visible,
             active_condition(today),
-            Agreement.customer_id.in_(customer_ids),  # type: ignore[attr-defined]
+            among(Agreement.customer_id, customer_ids),
         )
         .group_by(Agreement.customer_id),
         customer_ids,
@@ -96,7 +97,7 @@ def service_usage(
         .join(ServiceAmount, ServiceAmount.id == ConsumptionRecord.service_amount_id)
         .join(Package, Package.id == ServiceAmount.package_id)
         .join(Agreement, Agreement.id == Package.agreement_id)
-        .where(visible, Agreement.customer_id.in_(customer_ids))  # type: ignore[attr-defined]
+        .where(visible, among(Agreement.customer_id, customer_ids))
         .group_by(Agreement.customer_id, ServiceAmount.category, ServiceAmount.unit)
         .order_by(Agreement.customer_id, used.desc(), ServiceAmount.category, ServiceAmount.unit)
     ).all()
@@ -126,7 +127,7 @@ def package_lines(
     rows = session.execute(
         select(Agreement.customer_id, Agreement.number, Package)
         .join(Agreement, Agreement.id == Package.agreement_id)
-        .where(visible, Agreement.customer_id.in_(customer_ids))  # type: ignore[attr-defined]
+        .where(visible, among(Agreement.customer_id, customer_ids))
         .order_by(Agreement.customer_id, Package.expires_on, Package.id)
     ).all()
     found: dict[int, list[PackageLine]] = {cid: [] for cid in customer_ids}

@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from models.among import among
+
 
 def pages_by_parent(
     *,
@@ -24,7 +26,7 @@ def pages_by_parent(
     position = (
         func.row_number().over(partition_by=parent_column, order_by=order_by).label("position")
     )
-    numbered = query.where(parent_column.in_(parent_ids)).add_columns(position).subquery()
+    numbered = query.where(among(parent_column, parent_ids)).add_columns(position).subquery()
     row = aliased(entity, numbered)
     parent_key = numbered.c[parent_column.key]
     rows = session.execute(
@@ -36,7 +38,7 @@ def pages_by_parent(
     for item in rows:
         grouped[getattr(item, parent_column.key)].append(item)
     counted = (
-        query.where(parent_column.in_(parent_ids))
+        query.where(among(parent_column, parent_ids))
         .with_only_columns(parent_column, func.count())
         .group_by(parent_column)
     )

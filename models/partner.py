@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from models.activity import record_activity
+from models.among import among
 from models.customers import Contact, Customer, CustomerStatus, _set_tags, tags_by_customer
 from models.db import UTCDateTime, utcnow
 from models.enums import Catalog, ContractType
@@ -303,7 +304,7 @@ def contacts_by_customer(*, session: Session, customer_ids: list[int]) -> dict[i
     found: dict[int, list[Contact]] = {cid: [] for cid in customer_ids}
     for contact in session.execute(
         select(Contact)
-        .where(Contact.customer_id.in_(customer_ids))
+        .where(among(Contact.customer_id, customer_ids))
         .order_by(Contact.last_name, Contact.id)  # type: ignore[union-attr]
     ).scalars():
         found[contact.customer_id].append(contact)  # type: ignore[index]

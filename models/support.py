@@ -27,6 +27,7 @@ from sqlmodel import Field, Session, SQLModel
 from models.accounts import GroupMember, User, UserGroup, Workgroup, normalize_email
 from models.activity import record_activity
 from models.agreements import Agreement, active_condition
+from models.among import among
 from models.db import UTCDateTime, utcnow
 from models.enums import AdditionalCaseReason, CaseClassification, CaseSeverity, CaseStatus
 from models.errors import DomainError, ErrorCode, FieldError
@@ -177,7 +178,7 @@ def shared_with(*, session: Session, case_ids: list[int]) -> dict[int, list[User
     rows = session.execute(
         select(CaseShare.case_id, User)
         .join(User, User.id == CaseShare.user_id)
-        .where(CaseShare.case_id.in_(case_ids))  # type: ignore[attr-defined]
+        .where(among(CaseShare.case_id, case_ids))
         .order_by(User.email)
     ).all()
     for case_id, user in rows:
@@ -190,7 +191,7 @@ def groups_with_access(*, session: Session, case_ids: list[int]) -> dict[int, li
     rows = session.execute(
         select(CaseGroupAccess.case_id, UserGroup)
         .join(UserGroup, UserGroup.id == CaseGroupAccess.group_id)
-        .where(CaseGroupAccess.case_id.in_(case_ids))  # type: ignore[attr-defined]
+        .where(among(CaseGroupAccess.case_id, case_ids))
         .order_by(UserGroup.name)
     ).all()
     for case_id, group in rows:
@@ -203,7 +204,7 @@ def group_members(*, session: Session, group_ids: list[int]) -> dict[int, list[U
     rows = session.execute(
         select(GroupMember.group_id, User)
         .join(User, User.id == GroupMember.user_id)
-        .where(GroupMember.group_id.in_(group_ids))  # type: ignore[attr-defined]
+        .where(among(GroupMember.group_id, group_ids))
         .order_by(User.email)
     ).all()
     for group_id, user in rows:

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-import models
 from graph.app import create_app
 from graph.ids import encode_id
 from models.accounts import get_or_create_user
@@ -41,6 +39,7 @@ from tests.conftest import (
     TEST_SECRET,
     GraphQLClient,
     World,
+    empty_tables,
     grant,
     make_customer,
     make_workgroup,
@@ -433,13 +432,3 @@ def build_world(session: Session) -> World:
         for i in range(2)
     ]
     return World(home, away, home_customers, away_customers)
-
-
-def empty_tables(engine: Engine) -> None:
-    tables = [t.name for t in reversed(models.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))

@@ -117,18 +117,26 @@ def _empty_tables(request) -> Iterator[None]:
     if "engine" not in request.fixturenames:
         return
     # A test that wrote nothing (in this process or through a server it started) leaves
-    # nothing to empty; skipping spares the PostgreSQL leg a TRUNCATE per read-only test.
+    # nothing to empty; skipping spares a DELETE of every table per read-only test.
     if _writes[0] == writes_before and servers.started == started_before:
         return
-    engine: Engine = request.getfixturevalue("engine")
+    empty_tables(request.getfixturevalue("engine"))
+
+
+def empty_tables(engine: Engine) -> None:
+    """Every row gone and ids counting from 1 again. DELETE, dependents first: on tables this
+    small it takes PostgreSQL ~6 ms where TRUNCATE takes ~120 ms (new files for each table)."""
     forget_recorded_views()  # this process's memory of rows that are about to go
-    tables = [t.name for t in reversed(models.metadata.sorted_tables)]
     with engine.begin() as connection:
+        for table in reversed(models.metadata.sorted_tables):
+            connection.execute(text(f"DELETE FROM {table.name}"))
         if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass,"
+                    " start_value, false) FROM pg_sequences WHERE schemaname = current_schema()"
+                )
+            )
 
 
 @pytest.fixture

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from httpx import Response
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-import models
 from graph.app import create_app
 from graph.ids import encode_id
 from models.accounts import Workgroup, get_or_create_user
@@ -36,6 +35,7 @@ from tests.conftest import (
     TEST_SECRET,
     GraphQLClient,
     World,
+    empty_tables,
     grant,
     make_customer,
     make_workgroup,
@@ -324,16 +324,6 @@ def build_world(session: Session) -> tuple[World, dict[str, dict[str, Any]]]:
             found = graphql_values(session, customer, name)
             values[found["id"]] = found
     return World(home, away, home_customers, away_customers), values
-
-
-def empty_tables(engine: Engine) -> None:
-    tables = [t.name for t in reversed(models.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))
 
 
 def ladder_world(engine: Engine, database_url: str) -> Iterator[Ladder]:

@@ -68,7 +68,6 @@ from graph.pagination import encode_cursor
 from models.settings import Settings
 from policies import AccessScope, Authorizer
 from policies.authorizer import READ
-from tests.activity_factories import empty_tables
 from tests.attack_support import (
     AWAY_MARKER,
     NODE_TYPES,
@@ -79,7 +78,7 @@ from tests.attack_support import (
     user_id,
     workgroup_of,
 )
-from tests.conftest import ROLES, TEST_SECRET, World
+from tests.conftest import ROLES, TEST_SECRET, World, empty_tables
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 SCHEMA: GraphQLSchema = graphql.build_schema(SCHEMA_PATH.read_text())

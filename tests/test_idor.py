@@ -27,14 +27,20 @@ from graph.ids import decode_id, encode_id
 from models.accounts import RoleAssignment, User
 from models.settings import Settings
 from policies import Authorizer
-from tests.activity_factories import empty_tables
 from tests.attack_support import (
     NODE_TYPES,
     AttackWorld,
     build_attack_world,
     dump_tables,
 )
-from tests.conftest import ROLES, TEST_SECRET, GraphQLClient, World, without_request_ids
+from tests.conftest import (
+    ROLES,
+    TEST_SECRET,
+    GraphQLClient,
+    World,
+    empty_tables,
+    without_request_ids,
+)
 
 VIEWERS = [World.email(role) for role in ROLES] + [World.NOBODY]
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"

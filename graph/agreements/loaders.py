@@ -11,6 +11,7 @@ from sqlalchemy import select
 from graph.loaders import BatchLoader, LoaderFamily
 from models import agreements as domain
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.among import among
 from models.customers import Customer
 from models.enums import PackageKind, PackageStatus
 from models.paging import pages_by_parent
@@ -67,7 +68,7 @@ class AgreementLoaders:
 
         def customers_by_id(ids: list[int]) -> dict:
             rows = session.execute(
-                select(Customer).where(scope.visible("Customer"), Customer.id.in_(ids))  # type: ignore[union-attr]
+                select(Customer).where(scope.visible("Customer"), among(Customer.id, ids))
             ).scalars()
             return {c.id: c for c in rows}
 

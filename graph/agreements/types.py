@@ -14,6 +14,7 @@ from graph.ids import encode_id
 from graph.pagination import Connection, Page, connection
 from models import enums
 from models.agreements import Agreement as AgreementRow
+from models.agreements import AgreementRecord, PackageRecord, ServiceAmountRecord
 from models.agreements import ConsumptionRecord as ConsumptionRecordRow
 from models.agreements import Package as PackageRow
 from models.agreements import ServiceAmount as ServiceAmountRow
@@ -106,7 +107,7 @@ class ServiceAmount(Node):
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:
-        return isinstance(obj, (cls, ServiceAmountRow))
+        return isinstance(obj, (cls, ServiceAmountRow, ServiceAmountRecord))
 
 
 @strawberry.type(description="A bundle of services in an agreement.")
@@ -133,7 +134,7 @@ class Package(Node):
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:
-        return isinstance(obj, (cls, PackageRow))
+        return isinstance(obj, (cls, PackageRow, PackageRecord))
 
 
 @strawberry.type(description="A support agreement with a customer.")
@@ -175,4 +176,4 @@ class Agreement(Node):
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:
-        return isinstance(obj, (cls, AgreementRow))
+        return isinstance(obj, (cls, AgreementRow, AgreementRecord))

@@ -140,13 +140,15 @@ def remember_opened_customers(context: Context) -> None:
     was rolled back. A failure to record is logged and never fails the request."""
     if not context.opened_customers:
         return
-    if _repeated(context.viewer.id, tuple(context.opened_customers)):  # type: ignore[arg-type]
+    # The request's rollback expired the viewer row; its id is kept in the scope.
+    viewer_id: int = context.scope.user_id  # type: ignore[assignment]
+    if _repeated(viewer_id, tuple(context.opened_customers)):
         return
     session = context.session
     try:
         record_views(
             session=session,
-            user_id=context.viewer.id,  # type: ignore[arg-type]
+            user_id=viewer_id,
             customer_ids=context.opened_customers,
             at=utcnow(),
         )
@@ -158,7 +160,7 @@ def remember_opened_customers(context: Context) -> None:
         with contextlib.suppress(SQLAlchemyError):
             session.rollback()
         with _last_recorded_lock:
-            _last_recorded.pop(context.viewer.id, None)  # type: ignore[arg-type]
+            _last_recorded.pop(viewer_id, None)
 
 
 def recent_customer_list(context: Context, *, first: int) -> list:

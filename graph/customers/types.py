@@ -12,6 +12,7 @@ from graph.ids import encode_id
 from graph.pagination import Connection, Page, connection
 from models import enums
 from models.customers import Customer as CustomerRow
+from models.customers import CustomerRecord
 from models.customers import CustomerSort as CustomerSortValues
 
 if TYPE_CHECKING:
@@ -178,4 +179,4 @@ class Customer(Node):
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:
-        return isinstance(obj, (cls, CustomerRow))
+        return isinstance(obj, (cls, CustomerRow, CustomerRecord))

@@ -10,6 +10,7 @@ from graph.ids import encode_id
 from graph.loaders import BatchLoader
 from models import enums
 from models import partner as domain
+from models.among import among
 from models.customers import Contact as ContactRow
 from models.invitations import InvitationStatus as InvitationStatusValues
 from models.invitations import invitation_status, invitations_by_contact
@@ -125,7 +126,7 @@ class PartnerLoaders:
         def by_customer(table, order_by):
             def load(ids: list[int]) -> dict:
                 rows = session.execute(
-                    select(table).where(table.customer_id.in_(ids)).order_by(*order_by)
+                    select(table).where(among(table.customer_id, ids)).order_by(*order_by)
                 ).scalars()
                 return _grouped(rows, lambda r: r.customer_id)
 
@@ -153,7 +154,7 @@ class PartnerLoaders:
             lambda ids: {
                 level.customer_id: level
                 for level in session.execute(
-                    select(domain.ServiceLevel).where(domain.ServiceLevel.customer_id.in_(ids))  # type: ignore[attr-defined]
+                    select(domain.ServiceLevel).where(among(domain.ServiceLevel.customer_id, ids))
                 ).scalars()
             },
             lambda: None,
@@ -163,7 +164,7 @@ class PartnerLoaders:
                 session.execute(
                     select(domain.ProjectMember.customer_id, domain.Project)
                     .join(domain.Project, domain.Project.id == domain.ProjectMember.project_id)
-                    .where(domain.ProjectMember.customer_id.in_(ids))  # type: ignore[attr-defined]
+                    .where(among(domain.ProjectMember.customer_id, ids))
                     .order_by(domain.Project.name)
                 ).all(),
                 lambda row: row[0],
@@ -174,7 +175,7 @@ class PartnerLoaders:
             lambda ids: _grouped(
                 session.execute(
                     select(domain.OrderLine)
-                    .where(domain.OrderLine.order_id.in_(ids))  # type: ignore[attr-defined]
+                    .where(among(domain.OrderLine.order_id, ids))
                     .order_by(domain.OrderLine.id)
                 ).scalars(),
                 lambda line: line.order_id,

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from graph.loaders import BatchLoader, LoaderFamily
 from models import support as domain
 from models.agreements import Agreement
+from models.among import among
 from models.customers import Customer
 from models.paging import pages_by_parent
 
@@ -17,7 +18,7 @@ class SupportLoaders:
         def visible_by_id(table, type_name):
             def load(ids: list[int]) -> dict:
                 rows = session.execute(
-                    select(table).where(scope.visible(type_name), table.id.in_(ids))
+                    select(table).where(scope.visible(type_name), among(table.id, ids))
                 ).scalars()
                 return {row.id: row for row in rows}
 
