@@ -73,6 +73,7 @@ def cmd_serve(args) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        http="graph.http_protocol:NoDelayH11Protocol",  # by name: each worker imports it
         log_level="info",
         access_log=False,
     )
