@@ -15,7 +15,6 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     func,
-    or_,
     select,
 )
 from sqlmodel import Field, Session, SQLModel
@@ -272,55 +271,45 @@ class CategoryTotal:
 
 def category_totals(*, session: Session, amounts: ColumnElement[bool]) -> list[CategoryTotal]:
     """Totals per (category, kind, unit) over the service amounts `amounts` admits (a
-    condition that may name the service amount, its package and its agreement), summed by the
-    database in three statements whatever the number of lines; BENEFIT lines are listed without
-    numbers. Groups come in the order of their categories, then of their first line's id; a
-    group's description and action link are those of its first line that has one."""
-
-    def lines(*columns):
-        return (
-            select(*columns)
-            .select_from(ServiceAmount)
-            .join(Package, Package.id == ServiceAmount.package_id)
-            .join(Agreement, Agreement.id == Package.agreement_id)
-            .where(amounts)
+    condition that may name the service amount, its package and its agreement), in two
+    statements whatever the number of lines: the lines' columns, then their consumption summed
+    per line through the consumption index (a join grouped by category lets SQLite start from
+    the lines of the whole workgroup). BENEFIT lines are listed without numbers. Groups come in
+    the order of their categories, then of their first line; a group's description and action
+    link are those of its first line that has one."""
+    lines = session.execute(
+        select(
+            ServiceAmount.id,
+            ServiceAmount.category,
+            ServiceAmount.kind,
+            ServiceAmount.unit,
+            ServiceAmount.purchased,
+            ServiceAmount.description,
+            ServiceAmount.action_url,
         )
-
-    group = (ServiceAmount.category, ServiceAmount.kind, ServiceAmount.unit)
-    groups = session.execute(
-        lines(*group, func.sum(ServiceAmount.purchased), func.min(ServiceAmount.id))
-        .group_by(*group)
-        .order_by(ServiceAmount.category, func.min(ServiceAmount.id))
+        .join(Package, Package.id == ServiceAmount.package_id)
+        .join(Agreement, Agreement.id == Package.agreement_id)
+        .where(amounts)
+        .order_by(ServiceAmount.category, ServiceAmount.id)
     ).all()
-    used = {
-        tuple(row[:3]): row[3]
-        for row in session.execute(
-            lines(*group, func.sum(ConsumptionRecord.quantity))
-            .join(ConsumptionRecord, ConsumptionRecord.service_amount_id == ServiceAmount.id)
-            .group_by(*group)
-        )
-    }
-    described: dict[tuple, tuple[str | None, str | None]] = {}
-    for *key, description, action_url in session.execute(
-        lines(*group, ServiceAmount.description, ServiceAmount.action_url)
-        .where(or_(ServiceAmount.description != "", ServiceAmount.action_url != ""))
-        .order_by(ServiceAmount.id)
-    ):
-        first_description, first_url = described.get(tuple(key), (None, None))
-        described[tuple(key)] = (first_description or description, first_url or action_url)
+    used = used_by_amount(session=session, service_amount_ids=[line.id for line in lines])
+    groups: dict[tuple[str, str, str | None], list] = {}
+    for line in lines:
+        groups.setdefault((line.category, line.kind, line.unit), []).append(line)
     totals = []
-    for category, kind, unit, purchased, _first in groups:
+    for (category, kind, unit), members in groups.items():
         consumable = kind == AmountKind.CONSUMABLE.value
-        description, action_url = described.get((category, kind, unit), (None, None))
         totals.append(
             CategoryTotal(
                 category=ServiceCategory(category),
                 kind=AmountKind(kind),
                 unit=AmountUnit(unit) if unit else None,
-                purchased=Decimal(purchased or 0) if consumable else None,
-                used=Decimal(used.get((category, kind, unit)) or 0) if consumable else None,
-                description=description or None,
-                action_url=action_url or None,
+                purchased=sum((m.purchased or Decimal(0) for m in members), Decimal(0))
+                if consumable
+                else None,
+                used=sum((used[m.id] for m in members), Decimal(0)) if consumable else None,
+                description=next((m.description for m in members if m.description), None),
+                action_url=next((m.action_url for m in members if m.action_url), None),
             )
         )
     return totals
