@@ -200,14 +200,16 @@ def render(report: dict) -> str:
         f"Machine: {report['machine']}; {report['customers']:,} customers; "
         f"{report['runs']} interleaved runs per cell; times are medians (p95) in ms.",
         "",
-        "| query | GraphQL | authorizer off | floor | GraphQL/floor | on/off | SQL | Casbin |",
-        "|---|---|---|---|---|---|---|---|",
+        "| query | GraphQL | authorizer off | floor | GraphQL/floor | on/off | authorizing "
+        "| SQL | Casbin |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["queries"]:
         lines.append(
             f"| {r['name']} | {r['on_ms']} ({r['on_p95_ms']}) | {r['off_ms']} | {r['floor_ms']} "
-            f"| {r['graphql_over_floor']} | {r['on_over_off']} | {r['statements']} "
-            f"| {r['evaluations']} |"
+            f"| {r['graphql_over_floor']} | {r['on_over_off']} "
+            f"| {r.get('authorization_ms') if r.get('authorization_ms') is not None else '—'} "
+            f"| {r['statements']} | {r['evaluations']} |"
         )
     lines += ["", "Per request as rows grow (statements / cold-cache Casbin evaluations):", ""]
     lines += ["| query | rows asked | statements | evaluations |", "|---|---|---|---|"]

@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import event
 from starlette.requests import Request
 
+from benchmarks import authorization_time
 from graph.app import QUERIES_ONLY, GraphQLEndpoint
 from graph.auth import mint_token
 from graph.exports import CustomerExport
@@ -80,9 +81,17 @@ class Harness:
             self.request(self.on, email, query, variables)
             self.request(self.off, email, query, variables)
             floor()
-        samples: dict[str, list[float]] = {"on": [], "off": [], "floor": []}
+        samples: dict[str, list[float]] = {"on": [], "off": [], "floor": [], "authz": []}
+
+        def authorized() -> float:
+            authorization_time.reset()
+            with authorization_time.measuring():
+                elapsed = self.request(self.on, email, query, variables)[0]
+            samples["authz"].append(authorization_time.spent())
+            return elapsed
+
         sides = [
-            ("on", lambda: self.request(self.on, email, query, variables)[0]),
+            ("on", authorized),
             ("off", lambda: self.request(self.off, email, query, variables)[0]),
             ("floor", floor),
         ]
@@ -147,6 +156,9 @@ class Harness:
             "floor_ms": _ms(floor),
             "graphql_over_floor": round(on / floor, 2),
             "on_over_off": round(on / off, 3),
+            "authorization_ms": round(statistics.median(samples["authz"]) * 1000, 3)
+            if samples.get("authz")
+            else None,
             "statements": statements,
             "evaluations": evaluations,
         }
