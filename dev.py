@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -64,9 +65,26 @@ def test(args: list[str]) -> int:
         return 1
     env = dict(os.environ)
     env.pop("CLIENTELE_DATABASE_URL", None)
-    sqlite = sh(PYTHON, "-m", "pytest", *args, env=env)
-    postgres = sh(PYTHON, "-m", "pytest", "--db", "postgresql", *args, env=env)
-    return sqlite or postgres
+    # The legs share nothing (each has its own database and ports), so they run side by side:
+    # about 13 minutes instead of 19 on two cores. The PostgreSQL leg prints after SQLite's.
+    postgres_command = [str(PYTHON), "-m", "pytest", "--db", "postgresql", *args]
+    with tempfile.TemporaryFile("w+") as postgres_output:
+        print("+", " ".join(postgres_command), "(alongside)", flush=True)
+        postgres = subprocess.Popen(
+            postgres_command, cwd=ROOT, env=env, stdout=postgres_output, stderr=subprocess.STDOUT
+        )
+        try:
+            sqlite = sh(PYTHON, "-m", "pytest", *args, env=env)
+            postgres_code = postgres.wait()
+        finally:
+            if postgres.poll() is None:
+                postgres.terminate()
+                postgres.wait()
+        postgres_output.seek(0)
+        print(f"\n+ {' '.join(postgres_command)}", flush=True)
+        sys.stdout.write(postgres_output.read())
+        sys.stdout.flush()
+    return sqlite or postgres_code
 
 
 def schema(_args: list[str]) -> int:
