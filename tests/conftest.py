@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 from starlette.testclient import TestClient
@@ -137,6 +137,18 @@ def empty_tables(engine: Engine) -> None:
                     " start_value, false) FROM pg_sequences WHERE schemaname = current_schema()"
                 )
             )
+
+
+def table_rows(engine: Engine, tables) -> dict[str, list[tuple]]:
+    """Every row of `tables`, by primary key, read on a connection of its own (nothing a session
+    caches hides a change): compare two of these to show that a refused change changed nothing."""
+    found = {}
+    with engine.connect() as connection:
+        for name in tables:
+            table = models.metadata.tables[name]
+            rows = connection.execute(select(table).order_by(*table.primary_key.columns))
+            found[name] = [tuple(row) for row in rows]
+    return found
 
 
 @pytest.fixture

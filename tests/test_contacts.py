@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-import models
 from graph.ids import encode_id
 from models.customers import Contact, Customer, archive_customer
 from models.partner import add_contact, set_main_contact
-from tests.conftest import ROLES, World, grant, make_customer
+from tests.conftest import ROLES, World, grant, make_customer, table_rows
 
 ADMIN = World.email("admin")
 EDITORS = {"admin", "admin_agent"}
@@ -70,13 +69,7 @@ def gid(kind: str, pk: int | None) -> str:
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
-    found = {}
-    with engine.connect() as connection:
-        for name in TABLES:
-            table = models.metadata.tables[name]
-            rows = connection.execute(select(table).order_by(*table.primary_key.columns))
-            found[name] = [tuple(row) for row in rows]
-    return found
+    return table_rows(engine, TABLES)
 
 
 def activity_count(engine: Engine) -> int:

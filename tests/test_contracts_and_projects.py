@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-import models
 from graph.ids import encode_id
 from models.customers import Contact, Customer, archive_customer
 from models.partner import (
@@ -31,7 +30,15 @@ from models.partner import (
     create_project,
     set_project_member,
 )
-from tests.conftest import ROLES, GraphQLClient, World, grant, make_customer, make_workgroup
+from tests.conftest import (
+    ROLES,
+    GraphQLClient,
+    World,
+    grant,
+    make_customer,
+    make_workgroup,
+    table_rows,
+)
 
 ADMIN = World.email("admin")
 EDITORS = {"admin", "admin_agent"}
@@ -123,13 +130,7 @@ def gid(kind: str, pk: int | None) -> str:
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
-    found = {}
-    with engine.connect() as connection:
-        for name in TABLES:
-            table = models.metadata.tables[name]
-            rows = connection.execute(select(table).order_by(*table.primary_key.columns))
-            found[name] = [tuple(row) for row in rows]
-    return found
+    return table_rows(engine, TABLES)
 
 
 def activity_count(engine: Engine) -> int:

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-import models
 from graph.app import create_app
 from graph.ids import decode_pk, encode_id
 from models.customers import Contact, archive_customer
@@ -29,7 +28,7 @@ from models.mailer import MailSender, backoff, deliver_pending
 from models.outbox import OutboxMessage
 from models.partner import add_contact
 from models.settings import Settings
-from tests.conftest import ROLES, TEST_SECRET, World, make_customer, token_for
+from tests.conftest import ROLES, TEST_SECRET, World, make_customer, table_rows, token_for
 from tests.servers import free_port, running_server
 
 ADMIN = World.email("admin")
@@ -173,13 +172,7 @@ def sent_count(engine: Engine) -> int:
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
-    found = {}
-    with engine.connect() as connection:
-        for name in TABLES:
-            table = models.metadata.tables[name]
-            rows = connection.execute(select(table).order_by(*table.primary_key.columns))
-            found[name] = [tuple(row) for row in rows]
-    return found
+    return table_rows(engine, TABLES)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:

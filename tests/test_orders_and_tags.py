@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
@@ -17,7 +16,7 @@ import models
 from graph.ids import encode_id
 from models.customers import TAGS_PER_CUSTOMER_MAX, Customer, archive_customer
 from models.partner import create_order
-from tests.conftest import ROLES, GraphQLClient, World, make_customer
+from tests.conftest import ROLES, GraphQLClient, World, make_customer, table_rows
 
 ADMIN = World.email("admin")
 CHANGERS = {"admin", "admin_agent", "sales_agent"}
@@ -60,13 +59,7 @@ def gid(kind: str, pk: int | None) -> str:
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
-    found = {}
-    with engine.connect() as connection:
-        for name in TABLES:
-            table = models.metadata.tables[name]
-            rows = connection.execute(select(table).order_by(*table.primary_key.columns))
-            found[name] = [tuple(row) for row in rows]
-    return found
+    return table_rows(engine, TABLES)
 
 
 def activity_count(engine: Engine) -> int:
