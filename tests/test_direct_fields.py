@@ -1,4 +1,4 @@
-"""Leaf fields read directly from their source (graph.leaves) answer exactly as graphql-core's
+"""Fields read directly from their source (graph.direct_fields) answer exactly as graphql-core's
 own field execution would: the same values, errors, nulls and key order, for every role."""
 
 from collections.abc import Iterator
