@@ -224,7 +224,11 @@ def test_one_bad_row_in_ten_thousand_writes_nothing_and_names_the_row(
         "imported",
     ]
     records = (
-        session.execute(select(ActivityRecord).where(ActivityRecord.action == "import.customers"))
+        session.execute(
+            select(ActivityRecord)
+            .where(ActivityRecord.action == "import.customers")
+            .order_by(ActivityRecord.id)
+        )
         .scalars()
         .all()
     )
