@@ -91,7 +91,8 @@ def load(engine, count: int) -> None:
         session.add_all(rows)
         session.flush()
         session.add_all(
-            CustomerTag(customer_id=r.id, tag_id=tags[i % 5].id) for i, r in enumerate(rows)
+            CustomerTag(customer_id=r.id, tag_id=tags[i % 5].id, workgroup_id=r.workgroup_id)
+            for i, r in enumerate(rows)
         )
         session.commit()
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from strawberry.exceptions import MissingQueryError
@@ -36,6 +36,7 @@ from models.db import make_engine
 from models.migrate import pending_migration_message
 from models.settings import Settings, get_settings
 from policies import Authorizer
+from policies.restriction import serving_request
 
 log = logging.getLogger("clientele.http")
 
@@ -170,13 +171,19 @@ class GraphQLEndpoint:
             and int(declared) > self.settings.max_body_bytes
         ):
             return None, self._too_large(request_id)
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.settings.max_body_bytes:
-                return None, self._too_large(request_id)
+        chunks: list[bytes] = []
+        size = 0
         try:
-            payload = orjson.loads(body)
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.settings.max_body_bytes:
+                    return None, self._too_large(request_id)
+                chunks.append(chunk)  # joined once: adding up many small chunks is quadratic
+        except ClientDisconnect:
+            log.info("request %s: the client disconnected before its body was read", request_id)
+            return None, Response(status_code=400)  # nobody is left to read it
+        try:
+            payload = orjson.loads(b"".join(chunks))
         except orjson.JSONDecodeError:
             return None, JSONBody(
                 error_body("The body is not valid JSON.", "BAD_REQUEST", request_id),
@@ -226,6 +233,15 @@ class GraphQLEndpoint:
     def execute(
         self, *, email: str, params: dict, allowed, request_id: str
     ) -> tuple[int, dict[str, Any]]:
+        serving = serving_request.set(True)
+        try:
+            return self._execute(email=email, params=params, allowed=allowed, request_id=request_id)
+        finally:
+            serving_request.reset(serving)
+
+    def _execute(
+        self, *, email: str, params: dict, allowed, request_id: str
+    ) -> tuple[int, dict[str, Any]]:
         with Session(self.engine, expire_on_commit=False) as session:
             viewer, held, scope = open_viewer(session, email, self.authorizer)
             context = Context(
@@ -270,9 +286,10 @@ class GraphQLEndpoint:
             raise OperationalError(None, None, ConnectionError("database connection lost"))
         body: dict[str, Any] = {"data": result.data}
         status = 200
-        if result.errors:
-            body["errors"] = [self._format_error(e, request_id) for e in result.errors]
-            if result.data is None and all(not e.path for e in result.errors):
+        errors = [*(result.errors or ()), *context.masked.values()]
+        if errors:
+            body["errors"] = [self._format_error(e, request_id) for e in errors]
+            if result.data is None and all(not e.path for e in errors):
                 status = 400  # the document was refused before execution
         return status, body
 

@@ -7,6 +7,11 @@ JWKS (a file or a URL). The key is chosen by the token's algorithm *family*, and
 is pinned to that one algorithm, so a token "signed" with HS256 and the provider's public key
 as the secret is checked against our secret (or refused when HS is not allowed), never
 against the public key. Every failure is Unauthenticated (HTTP 401), never an exception.
+
+The identity is exact: only its ASCII letters are lower-cased, and an address that Unicode
+compatibility normalisation or case mapping could turn into another one is refused (see
+models.accounts.ambiguity_problem), as is a token whose `email_verified` is present and not
+true.
 """
 
 import logging
@@ -21,6 +26,7 @@ from typing import Any
 import jwt
 import orjson
 
+from models.accounts import EMAIL_MAX, ambiguity_problem, normalize_email
 from models.settings import HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, Settings
 
 ALGORITHM = "HS256"  # what mint_token signs with
@@ -83,12 +89,25 @@ def identity_from_token(token: str, settings: Settings) -> str:
         raise Unauthenticated("The token is not valid yet.") from error
     except jwt.PyJWTError as error:
         raise Unauthenticated("The token is not valid.") from error
+    verified = claims.get("email_verified", True)  # absent: the issuer makes no such claim
+    if verified is not True and verified != "true":
+        # Present and not true (false, "false", null...): the provider has not checked that
+        # the holder owns the address.
+        raise Unauthenticated("The token's e-mail address is not verified (`email_verified`).")
     identity = claims.get("email") or claims.get("sub")
     if isinstance(identity, str):
-        identity = identity.strip()
-    if not isinstance(identity, str) or len(identity) > 254 or not _EMAIL.fullmatch(identity):
+        identity = normalize_email(identity)
+    if not isinstance(identity, str) or len(identity) > EMAIL_MAX:
         raise Unauthenticated("The token names no e-mail address (`email` or `sub`).")
-    return identity.lower()
+    # Exact identity: only ASCII letters were lower-cased above; an address that NFKC or
+    # Unicode case mapping could turn into another one (the Kelvin sign for "k", fullwidth
+    # letters, a no-break space around it...) is refused rather than taken for anybody.
+    ambiguity = ambiguity_problem(identity)
+    if ambiguity:
+        raise Unauthenticated(f"The token's e-mail address is not accepted: {ambiguity}.")
+    if not _EMAIL.fullmatch(identity):
+        raise Unauthenticated("The token names no e-mail address (`email` or `sub`).")
+    return identity
 
 
 def mint_token(email: str, settings: Settings, ttl: timedelta = timedelta(hours=12)) -> str:

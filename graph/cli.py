@@ -41,6 +41,14 @@ def cmd_seed(args) -> int:
     if not args.demo:
         print("Nothing to seed: pass --demo for the demo data.", file=sys.stderr)
         return 2
+    if get_settings().production:
+        # The demo data holds a global admin (root@clientele.example) and well-known users.
+        print(
+            "Refusing to load the demo data in production (CLIENTELE_ENV=production): it "
+            "would create a global admin and demo users. Nothing was changed.",
+            file=sys.stderr,
+        )
+        return 2
     engine = _engine()
     pending = pending_migration_message(engine)
     if pending:

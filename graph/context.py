@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from graphql import GraphQLError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -9,7 +10,7 @@ from graph.loaders import Loaders
 from models import accounts
 from models.accounts import HeldRole, User
 from models.settings import Settings
-from policies import AccessScope, Authorizer
+from policies import AccessScope, Authorizer, Forbidden, restrict
 
 
 @dataclass
@@ -21,11 +22,23 @@ class Context:
     request_id: str
     held: list[HeldRole] = field(default_factory=list)  # the viewer's own grants
     # Customers opened by id in this request, recorded for `Viewer.recentCustomers` after it.
-    opened_customers: list[int] = field(default_factory=list)
+    opened_customers: list[tuple[int, int]] = field(default_factory=list)  # (id, workgroup)
+    # Values masked inside a field's answer (activity records): one FORBIDDEN error per
+    # coordinate, at the first path where it was masked, counting the others.
+    masked: dict[str, GraphQLError] = field(default_factory=dict)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session)
+
+    def report_masked(self, coordinates: list[str], path: list[str | int]) -> None:
+        for coordinate in coordinates:
+            error = self.masked.get(coordinate)
+            if error is None:
+                error = self.masked[coordinate] = Forbidden(coordinate)
+                error.path = path
+                error.extensions["occurrences"] = 0  # type: ignore[index]
+            error.extensions["occurrences"] += 1  # type: ignore[index]
 
 
 def open_viewer(
@@ -44,4 +57,5 @@ def open_viewer(
         user_id=user.id,
         held=[(h.role.value, h.workgroup_id) for h in held],
     )
+    restrict(session, scope)  # every later read through the session sees only what they may
     return user, held, scope

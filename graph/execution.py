@@ -19,6 +19,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
@@ -28,12 +29,34 @@ from graphql import (
     is_abstract_type,
 )
 from graphql.execution.executor import to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.direct_fields import ContextOnlyInfo, HandBack, field_readers
 from policies import Forbidden
+from policies.arguments import ARGUMENT_REVEALS
 from policies.scope import DENIED
+
+ARGUMENTS = object()  # the field's rule is in its arguments (policies.arguments)
+
+
+def argument_rules(scope, coordinates) -> dict[tuple[str, str], list[tuple[str, Any, str]]]:
+    """For selected list fields with an argument that would reveal a field the viewer may not
+    read everywhere the list reaches: (argument, what it reveals, the first such field)."""
+    rules: dict[tuple[str, str], list[tuple[str, Any, str]]] = {}
+    for (coordinate, argument), reveals in ARGUMENT_REVEALS.items():
+        key = tuple(coordinate.split(".", 1))
+        if key not in coordinates:
+            continue
+        unreadable = [
+            field
+            for field in reveals.fields
+            if not scope.may_read_everywhere(reveals.row_type, field)
+        ]
+        if unreadable:
+            rules.setdefault(key, []).append((argument, reveals, unreadable[0]))  # type: ignore[arg-type]
+    return rules
 
 _COORDINATE_CACHE_SIZE = 256
 _coordinate_cache: "OrderedDict[int, tuple[Any, frozenset[tuple[str, str]]]]" = OrderedDict()
@@ -151,8 +174,9 @@ class GuardedExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return
         coordinates = selected_coordinates(self.schema, self.operation, self.fragment_definitions)
         rules = scope.field_rules(coordinates)
-        if rules:
-            self._field_rules = rules
+        self._argument_rules = argument_rules(scope, coordinates)
+        if rules or self._argument_rules:
+            self._field_rules = {**rules, **dict.fromkeys(self._argument_rules, ARGUMENTS)}
             # Only operations that select a guarded field pay for the check.
             self.execute_field = self._execute_guarded_field  # type: ignore[method-assign]
 
@@ -324,15 +348,37 @@ class GuardedExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _execute_guarded_field(self, parent_type, source, field_details_list, path, position):
         field_name = field_details_list[0].node.name.value
         rule = self._field_rules.get((parent_type.name, field_name))
-        if rule is None or (rule is not DENIED and rule.allows(source)):
+        denied = f"{parent_type.name}.{field_name}"
+        if rule is ARGUMENTS:
+            field_def = self.schema.get_field(parent_type, field_name)
+            revealed = self._revealed(
+                field_def, field_details_list, self._argument_rules[(parent_type.name, field_name)]
+            )
+            if revealed is None:
+                return super().execute_field(
+                    parent_type, source, field_details_list, path, position
+                )
+            denied = revealed
+        elif rule is None or (rule is not DENIED and rule.allows(source)):
             return super().execute_field(parent_type, source, field_details_list, path, position)
         field_def = self.schema.get_field(parent_type, field_name)
-        self.handle_field_error(
-            Forbidden(f"{parent_type.name}.{field_name}"),
-            field_def.type,
-            field_details_list,
-            path,
-        )
+        self.handle_field_error(Forbidden(denied), field_def.type, field_details_list, path)
+        return None
+
+    def _revealed(self, field_def, field_details_list, checks) -> str | None:
+        """The first unreadable field an argument given to this field would reveal."""
+        try:
+            values = get_argument_values(
+                field_def, field_details_list[0].node, self.variable_values
+            )
+        except GraphQLError:
+            return None  # graphql-core reports the bad argument itself
+        for argument, reveals, coordinate in checks:
+            value = values.get(argument)
+            if value is None:
+                continue
+            if reveals.values is None or getattr(value, "name", value) in reveals.values:
+                return coordinate
         return None
 
 

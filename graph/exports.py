@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,9 +29,10 @@ from models.among import among
 from models.customers import Customer, CustomerTag, Tag
 from models.enums import ServiceCategory
 from models.settings import Settings
-from policies import AccessScope, Authorizer
+from policies import AccessScope, Authorizer, restrict
 from policies.authorizer import READ
 from policies.coordinates import ACTIVITY_EXPORT, CUSTOMER_EXPORT, EDUCATION_EXPORT
+from policies.restriction import serving_request
 
 BATCH = 1000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -100,7 +101,8 @@ def authorized_workgroup(
 class ExportPlan:
     statement: Any
     columns: list[str]
-    render: Callable[[Connection, list[Any]], list[list[object]]]
+    render: Callable[[Session, list[Any]], list[list[object]]]
+    scope: AccessScope | None = None
 
 
 class CsvExport:
@@ -131,10 +133,16 @@ class CsvExport:
     def _authorized_plan(self, request: Request, token: str) -> ExportPlan:
         email = identity_from_token(token, self.settings)
         with Session(self.engine, expire_on_commit=False) as session:
-            _, scope, workgroup_id = authorized_workgroup(
-                session, email, self.authorizer, request, self.coordinate
-            )
-            return self.plan(request, session, scope, workgroup_id)
+            token = serving_request.set(True)
+            try:
+                _, scope, workgroup_id = authorized_workgroup(
+                    session, email, self.authorizer, request, self.coordinate
+                )
+                plan = self.plan(request, session, scope, workgroup_id)
+            finally:
+                serving_request.reset(token)
+            plan.scope = scope
+            return plan
 
     def plan(
         self, request: Request, session: Session, scope: AccessScope, workgroup_id: int
@@ -143,10 +151,11 @@ class CsvExport:
 
     def _lines(self, plan: ExportPlan) -> Iterator[str]:
         yield csv_lines([plan.columns])
-        with self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=BATCH).execute(plan.statement)
+        with Session(self.engine) as session:
+            restrict(session, plan.scope)  # type: ignore[arg-type]
+            result = session.execute(plan.statement, execution_options={"yield_per": BATCH})
             for batch in result.partitions():
-                yield csv_lines(plan.render(connection, batch))
+                yield csv_lines(plan.render(session, batch))
 
 
 class EducationExport(CsvExport):
@@ -170,7 +179,6 @@ class EducationExport(CsvExport):
             .join(Package, Package.id == ServiceAmount.package_id)
             .join(Agreement, Agreement.id == Package.agreement_id)
             .where(
-                scope.visible("ConsumptionRecord"),
                 ConsumptionRecord.workgroup_id == workgroup_id,
                 ServiceAmount.category == ServiceCategory.EDUCATION_ON_DEMAND.value,
             )
@@ -185,7 +193,6 @@ class EducationExport(CsvExport):
                     select(Agreement.id).where(
                         Agreement.id == agreement_id,
                         Agreement.workgroup_id == workgroup_id,
-                        scope.visible("Agreement"),
                     )
                 ).first()
             )
@@ -228,11 +235,15 @@ class ActivityExport(CsvExport):
                 ActivityRecord.after,
             )
             .outerjoin(User, User.id == ActivityRecord.actor_id)
-            .where(scope.visible("ActivityRecord"), ActivityRecord.workgroup_id == workgroup_id)
+            .where(ActivityRecord.workgroup_id == workgroup_id)
             .order_by(*ACTIVITY_ORDER)
         )
 
-        def render(_connection, batch):
+        def values(action: str, recorded: dict | None) -> str:
+            readable, _ = scope.masked_values(action, workgroup_id, recorded)
+            return "" if readable is None else safe_cell(orjson.dumps(readable).decode())
+
+        def render(_session, batch):
             return [
                 [
                     at.isoformat(),
@@ -240,8 +251,8 @@ class ActivityExport(CsvExport):
                     safe_cell(action),
                     safe_cell(target_type),
                     "" if target_id is None else encode_id(target_type, target_id),
-                    "" if before is None else safe_cell(orjson.dumps(before).decode()),
-                    "" if after is None else safe_cell(orjson.dumps(after).decode()),
+                    values(action, before),
+                    values(action, after),
                 ]
                 for at, actor, action, target_type, target_id, before, after in batch
             ]
@@ -277,17 +288,19 @@ class CustomerExport(CsvExport):
             if scope.may(column[1], workgroup_id=workgroup_id, action=READ)
         ]
         with_tags = any(name == "tags" for name, _, _ in columns)
+        # The columns, as attributes of the ORM entity (so the session restricts the read).
+        attributes = [getattr(Customer, c.key) for c in Customer.__table__.columns]  # type: ignore[attr-defined]
         statement = (
-            select(Customer)
-            .where(scope.visible("Customer"), Customer.workgroup_id == workgroup_id)
+            select(*attributes)
+            .where(Customer.workgroup_id == workgroup_id)
             .order_by(Customer.company_name, Customer.id)
         )
 
-        def render(connection, batch):
+        def render(session, batch):
             rows = batch
             tags: dict[int, list[str]] = {}
             if with_tags:  # one look-up per batch, not per row
-                for customer_id, name in connection.execute(
+                for customer_id, name in session.execute(
                     select(CustomerTag.customer_id, Tag.name)
                     .join(Tag, Tag.id == CustomerTag.tag_id)
                     .where(among(CustomerTag.customer_id, [r.id for r in rows]))

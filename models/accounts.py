@@ -1,6 +1,7 @@
 """Workgroups, users, their roles and groups."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
 from models.activity import record_activity
-from models.db import UTCDateTime, utcnow
+from models.db import UNRESTRICTED, UTCDateTime, utcnow
 from models.enums import Role
 from models.errors import DomainError, ErrorCode, FieldError
 
@@ -75,6 +76,7 @@ class GroupMember(SQLModel, table=True):
 
     group_id: int = Field(foreign_key="user_group.id", primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +88,61 @@ class HeldRole:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+# Addresses are compared exactly, after surrounding ASCII blanks are dropped and the ASCII
+# letters A-Z lower-cased; no other character is mapped. Python's str.lower() would also map
+# e.g. the KELVIN SIGN (U+212A) to "k", making "admin@fabri\u212aam.example" someone else's
+# address, so it is never used on an address.
+_ASCII_BLANKS = " \t\n\r\f\v"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# Unicode categories of characters no address may hold: control, format (invisible, e.g.
+# U+200B), surrogate, private use and unassigned.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+class AmbiguousEmail(ValueError):
+    """An address that Unicode normalisation or case mapping could turn into another one."""
+
+
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The form an address is stored and compared in: ASCII blanks around it dropped, ASCII
+    letters lower-cased, every other character exactly as given."""
+    return email.strip(_ASCII_BLANKS).translate(_ASCII_LOWER)
+
+
+def ambiguity_problem(email: str) -> str | None:
+    """Why the (normalised) address could be taken for another one ("it holds ..."), or None.
+
+    Refused: an address that NFKC normalisation changes (fullwidth or mathematical letters,
+    the Kelvin sign, no-break spaces, decomposed accents...), and one with a non-ASCII
+    character whose Unicode lower case, upper case or case fold holds an ASCII character
+    (the Kelvin sign, dotless i, capital I with dot, sharp s) or that is invisible, private or
+    unassigned. Every character of what is left is ASCII or stays non-ASCII under NFKC and
+    case mapping, so no accepted address is another spelling of an ASCII one:
+    "j\u00f6rg@example.de" works and is not "jorg@example.de". Non-ASCII letters are not
+    case-folded either: "j\u00d6rg@example.de" is a user of its own, not "j\u00f6rg@...".
+    """
+    if unicodedata.normalize("NFKC", email) != email:
+        changed = next((ch for ch in email if unicodedata.normalize("NFKC", ch) != ch), None)
+        return (
+            f"it holds {_character(changed)}, which Unicode compatibility normalisation (NFKC) "
+            "changes"
+            if changed
+            else "it holds a character sequence, such as a letter and a combining accent, that "
+            "Unicode normalisation (NFKC) composes into another"
+        )
+    for ch in email:
+        if ch.isascii():
+            continue
+        name = _character(ch)
+        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            return f"it holds {name}, an invisible, private-use or unassigned character"
+        if any(c.isascii() for mapped in (ch.lower(), ch.upper(), ch.casefold()) for c in mapped):
+            return f"it holds {name}, which Unicode case mapping turns into ASCII letters"
+    return None
+
+
+def _character(ch: str) -> str:
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, '(unnamed)')}"
 
 
 def email_problem(email: str) -> str | None:
@@ -96,11 +151,23 @@ def email_problem(email: str) -> str | None:
         return f"An e-mail address has at most {EMAIL_MAX} characters."
     if not _EMAIL.match(email) or any(ord(ch) < 32 for ch in email):
         return f"{email!r} is not an e-mail address."
+    ambiguity = ambiguity_problem(email)
+    if ambiguity:
+        return f"{email!r} is not accepted: {ambiguity}."
     return None
 
 
-def get_or_create_user(*, session: Session, email: str) -> User:
+def _exact_email(email: str) -> str:
+    """The normalised address; raises AmbiguousEmail for one that could be another's."""
     email = normalize_email(email)
+    problem = ambiguity_problem(email)
+    if problem:
+        raise AmbiguousEmail(f"{email!r} is not accepted: {problem}.")
+    return email
+
+
+def get_or_create_user(*, session: Session, email: str) -> User:
+    email = _exact_email(email)
     user = session.exec(select(User).where(User.email == email)).scalars().first()
     if user is None:
         user = User(email=email)
@@ -111,12 +178,14 @@ def get_or_create_user(*, session: Session, email: str) -> User:
 
 def sign_in(*, session: Session, email: str) -> tuple[User, list[HeldRole]]:
     """The user with this e-mail and the roles they hold, in one statement; a user signing in
-    for the first time is created (and holds nothing yet)."""
-    email = normalize_email(email)
+    for the first time is created (and holds nothing yet). An ambiguous address (see
+    `ambiguity_problem`) raises AmbiguousEmail; the token check refuses it before this."""
+    email = _exact_email(email)
     rows = session.execute(
         select(User, RoleAssignment.role, RoleAssignment.workgroup_id)
         .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
         .where(User.email == email)
+        .execution_options(**{UNRESTRICTED: "sign-in: the viewer's own roles"})
     ).all()
     if not rows:
         return get_or_create_user(session=session, email=email), []
@@ -126,9 +195,9 @@ def sign_in(*, session: Session, email: str) -> tuple[User, list[HeldRole]]:
 
 def roles_of(*, session: Session, user_id: int) -> list[HeldRole]:
     rows = session.execute(
-        select(RoleAssignment.role, RoleAssignment.workgroup_id).where(
-            RoleAssignment.user_id == user_id
-        )
+        select(RoleAssignment.role, RoleAssignment.workgroup_id)
+        .where(RoleAssignment.user_id == user_id)
+        .execution_options(**{UNRESTRICTED: "a user's roles, to decide or explain their access"})
     ).all()
     return [HeldRole(Role(role), workgroup_id) for role, workgroup_id in rows]
 

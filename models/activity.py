@@ -51,19 +51,21 @@ def record_activity(
 
 def activity_query(
     *,
-    visible,
     workgroup_id: int | None = None,
     target: tuple[str, int] | None = None,
+    target_type: str | None = None,
     actor_email: str | None = None,
     at_from: datetime | None = None,
     at_to: datetime | None = None,
 ):
-    """Activity records `visible` admits, filtered; newest first when ordered by ACTIVITY_ORDER."""
-    from models.accounts import User
+    """Activity records, filtered; newest first when ordered by ACTIVITY_ORDER."""
+    from models.accounts import User, normalize_email
 
-    query = select(ActivityRecord).where(visible)
+    query = select(ActivityRecord)
     if workgroup_id is not None:
         query = query.where(ActivityRecord.workgroup_id == workgroup_id)
+    if target_type is not None:
+        query = query.where(ActivityRecord.target_type == target_type)
     if target is not None:
         query = query.where(
             ActivityRecord.target_type == target[0], ActivityRecord.target_id == target[1]
@@ -71,7 +73,7 @@ def activity_query(
     if actor_email is not None:
         query = query.where(
             ActivityRecord.actor_id.in_(  # type: ignore[union-attr]
-                select(User.id).where(User.email == actor_email.strip().lower())
+                select(User.id).where(User.email == normalize_email(actor_email))
             )
         )
     if at_from is not None:

@@ -126,14 +126,13 @@ def active_condition(today: dt.date) -> ColumnElement[bool]:
 
 def agreement_query(
     *,
-    visible: ColumnElement[bool],
     workgroup_ids: Iterable[int] | None = None,
     customer_ids: Iterable[int] | None = None,
     agreement_id: int | None = None,
     active: bool | None = None,
     today: dt.date,
 ):
-    query = select(Agreement).where(visible)
+    query = select(Agreement)
     if workgroup_ids is not None:
         query = query.where(Agreement.workgroup_id.in_(list(workgroup_ids)))  # type: ignore[attr-defined]
     if customer_ids is not None:
@@ -153,7 +152,6 @@ AGREEMENT_ORDER = (Agreement.ends_on.desc(), Agreement.id)  # type: ignore[attr-
 def list_agreements(
     *,
     session: Session,
-    visible: ColumnElement[bool],
     workgroup_ids: Iterable[int] | None = None,
     customer_ids: Iterable[int] | None = None,
     active: bool | None = None,
@@ -162,7 +160,6 @@ def list_agreements(
     limit: int | None = None,
 ) -> list[AgreementRecord]:
     query = agreement_query(
-        visible=visible,
         workgroup_ids=workgroup_ids,
         customer_ids=customer_ids,
         active=active,
@@ -180,13 +177,12 @@ def count_rows(*, session: Session, query) -> int:
 def packages_of(
     *,
     session: Session,
-    visible: ColumnElement[bool],
     agreement_ids: list[int],
     kind: PackageKind | None = None,
     status: PackageStatus | None = None,
     package_id: int | None = None,
 ) -> list[PackageRecord]:
-    query = select(Package).where(visible, among(Package.agreement_id, agreement_ids))
+    query = select(Package).where(among(Package.agreement_id, agreement_ids))
     if kind is not None:
         query = query.where(Package.kind == kind.value)
     if status is not None:
@@ -198,11 +194,11 @@ def packages_of(
 
 
 def service_amounts_of(
-    *, session: Session, visible: ColumnElement[bool], package_ids: list[int]
+    *, session: Session, package_ids: list[int]
 ) -> list[ServiceAmountRecord]:
     query = (
         select(ServiceAmount)
-        .where(visible, among(ServiceAmount.package_id, package_ids))
+        .where(among(ServiceAmount.package_id, package_ids))
         .order_by(ServiceAmount.category, ServiceAmount.id)
     )
     return load_records(session, query, ServiceAmountRecord)
@@ -225,19 +221,20 @@ def used_by_amount(*, session: Session, service_amount_ids: list[int]) -> dict[i
 
 def consumption_query(
     *,
-    service_amounts: ColumnElement[bool],
+    service_amounts: ColumnElement[bool] | None = None,
     date_from: dt.date | None,
     date_to: dt.date | None,
 ):
     """Consumption of the service amounts `service_amounts` admits (a condition that may name
-    the service amount, its package and its agreement)."""
+    the service amount, its package and its agreement), or of every one."""
     query = (
         select(ConsumptionRecord)
         .join(ServiceAmount, ServiceAmount.id == ConsumptionRecord.service_amount_id)
         .join(Package, Package.id == ServiceAmount.package_id)
         .join(Agreement, Agreement.id == Package.agreement_id)
-        .where(service_amounts)
     )
+    if service_amounts is not None:
+        query = query.where(service_amounts)
     if date_from is not None:
         query = query.where(ConsumptionRecord.date >= date_from)
     if date_to is not None:

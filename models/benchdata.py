@@ -189,7 +189,7 @@ def build(
             connection,
             CustomerTag,
             (
-                {"customer_id": cid, "tag_id": tags_by_wg[wg][(cid + k) % 10]}
+                {"customer_id": cid, "tag_id": tags_by_wg[wg][(cid + k) % 10], "workgroup_id": wg}
                 for cid, wg in customer_rows_
                 for k in range(cid % 3)
             ),
@@ -299,7 +299,7 @@ def build(
         for gid, wg in groups:
             groups_by_wg.setdefault(wg, []).append(gid)
             for uid in rng.sample(members_by_wg[wg], min(20, len(members_by_wg[wg]))):
-                memberships.append({"group_id": gid, "user_id": uid})
+                memberships.append({"group_id": gid, "user_id": uid, "workgroup_id": wg})
         counts["group_member"] = _insert(connection, GroupMember, iter(memberships))
 
         # Support cases: primary contacts among the workgroup's members; a share on every
@@ -337,7 +337,11 @@ def build(
             connection,
             CaseShare,
             (
-                {"case_id": cid, "user_id": members_by_wg[wg][(cid * 7) % len(members_by_wg[wg])]}
+                {
+                    "case_id": cid,
+                    "user_id": members_by_wg[wg][(cid * 7) % len(members_by_wg[wg])],
+                    "workgroup_id": wg,
+                }
                 for cid, wg in case_ids
                 if cid % 4 == 0
             ),
@@ -346,7 +350,7 @@ def build(
             connection,
             CaseGroupAccess,
             (
-                {"case_id": cid, "group_id": groups_by_wg[wg][cid % 5]}
+                {"case_id": cid, "group_id": groups_by_wg[wg][cid % 5], "workgroup_id": wg}
                 for cid, wg in case_ids
                 if cid % 10 == 0
             ),

@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -147,6 +149,7 @@ class CustomerTag(SQLModel, table=True):
 
     customer_id: int = Field(foreign_key="customer.id", primary_key=True)
     tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
 
 
 class CustomerSort(StrEnum):
@@ -194,8 +197,8 @@ class CustomerFilter:
     status: CustomerStatus | None = CustomerStatus.ACTIVE
     tag: str | None = None
     project_id: int | None = None
-    # Whether `search` may match domains: not for viewers who may not read them.
-    search_domains: bool = True
+    # The rows on which `search` may match domains: those whose domains the viewer may read.
+    search_domains: ColumnElement[bool] = dataclass_field(default_factory=true)
 
 
 def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
@@ -208,12 +211,12 @@ def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
         term = spec.search.strip().lower()
         pattern = f"%{_escape_like(term)}%"
         matches = [func.lower(Customer.company_name).like(pattern, escape="\\")]
-        if spec.search_domains:
-            matches.append(Customer.primary_domain.like(pattern, escape="\\"))  # type: ignore[union-attr]
+        domains = [Customer.primary_domain.like(pattern, escape="\\")]  # type: ignore[union-attr]
         # Extra domains are searched in their JSON text: only a term of host-name characters
         # cannot match the brackets, quotes and commas around and between them.
-        if spec.search_domains and _HOST_NAME_CHARACTERS.fullmatch(term):
-            matches.append(func.lower(Customer.domains.cast(String)).like(pattern, escape="\\"))  # type: ignore[union-attr]
+        if _HOST_NAME_CHARACTERS.fullmatch(term):
+            domains.append(func.lower(Customer.domains.cast(String)).like(pattern, escape="\\"))  # type: ignore[union-attr]
+        matches.append(and_(spec.search_domains, or_(*domains)))
         # No stored text holds NUL (PostgreSQL refuses it even as a parameter).
         conditions.append(false() if "\x00" in term else or_(*matches))
     if spec.tag is not None:
@@ -270,16 +273,15 @@ def _order_by(sort: CustomerSort) -> list[Any]:
 def list_customers(
     *,
     session: Session,
-    visible: ColumnElement[bool],
     spec: CustomerFilter,
     sort: CustomerSort,
     offset: int,
     limit: int,
 ) -> list[CustomerRecord]:
-    """One page of the customers `visible` admits; the condition is part of the SQL."""
+    """One page of the customers the session lets its viewer see (policies.restriction)."""
     query = (
         select(Customer)
-        .where(visible, *_filter_conditions(spec))
+        .where(*_filter_conditions(spec))
         .order_by(*_order_by(sort))
         .offset(offset)
         .limit(limit)
@@ -287,16 +289,16 @@ def list_customers(
     return load_records(session, query, CustomerRecord)
 
 
-def count_customers(*, session: Session, visible: ColumnElement[bool], spec: CustomerFilter) -> int:
-    query = select(func.count()).select_from(Customer).where(visible, *_filter_conditions(spec))
+def count_customers(*, session: Session, spec: CustomerFilter) -> int:
+    query = select(func.count()).select_from(Customer).where(*_filter_conditions(spec))
     return session.execute(query).scalar_one()
 
 
 def get_customer(
-    *, session: Session, visible: ColumnElement[bool], customer_id: int
+    *, session: Session, customer_id: int
 ) -> Customer | None:
     return (
-        session.execute(select(Customer).where(Customer.id == customer_id, visible))
+        session.execute(select(Customer).where(Customer.id == customer_id))
         .scalars()
         .first()
     )
@@ -480,7 +482,13 @@ def _set_tags(session: Session, customer: Customer, names: list[str]) -> None:
     session.flush()
     session.execute(CustomerTag.__table__.delete().where(CustomerTag.customer_id == customer.id))  # type: ignore[attr-defined]
     for key in keys:
-        session.add(CustomerTag(customer_id=customer.id, tag_id=existing[key].id))
+        session.add(
+            CustomerTag(
+                customer_id=customer.id,
+                tag_id=existing[key].id,
+                workgroup_id=customer.workgroup_id,
+            )
+        )
     session.flush()
 
 

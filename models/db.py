@@ -78,3 +78,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# Reads of tenant tables are narrowed to the request's viewer by the session
+# (policies.restriction). A read that must see every row says so, and why, with this
+# execution option; the session then leaves it alone.
+UNRESTRICTED = "clientele_unrestricted"
+RESTRICTED = "clientele_restricted"  # set on reads the viewer's restriction was added to
+
+
+def unrestricted(statement, why: str):
+    """`statement`, marked to read every row whatever the viewer (`why` says for what)."""
+    return statement.execution_options(**{UNRESTRICTED: why})
+
+
+def system_session(engine: Engine, why: str, **kwargs) -> Session:
+    """A session for work that is nobody's request (the mail sender, import runs, the command
+    line): it reads every row, and says why."""
+    session = Session(engine, **kwargs)
+    session.info[UNRESTRICTED] = why
+    return session

@@ -319,13 +319,24 @@ class CustomerImporter(RowImporter):
         if self.on_postgresql:  # two array parameters instead of a row per pair
             self.session.execute(
                 text(
-                    "INSERT INTO customer_tag (customer_id, tag_id) "
-                    "SELECT * FROM unnest(CAST(:customers AS integer[]), CAST(:tags AS integer[]))"
+                    "INSERT INTO customer_tag (customer_id, tag_id, workgroup_id) "
+                    "SELECT c, t, :workgroup FROM unnest("
+                    "CAST(:customers AS integer[]), CAST(:tags AS integer[])) AS pair(c, t)"
                 ),
-                {"customers": [c for c, _ in pairs], "tags": [t for _, t in pairs]},
+                {
+                    "customers": [c for c, _ in pairs],
+                    "tags": [t for _, t in pairs],
+                    "workgroup": self.workgroup_id,
+                },
             )
         else:
-            self.session.execute(link.insert(), [{"customer_id": c, "tag_id": t} for c, t in pairs])
+            self.session.execute(
+                link.insert(),
+                [
+                    {"customer_id": c, "tag_id": t, "workgroup_id": self.workgroup_id}
+                    for c, t in pairs
+                ],
+            )
 
 
 def _same(name: str, value: Any, customer: Customer, tags: list[str]) -> bool:

@@ -17,13 +17,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models.activity import record_activity
-from models.db import utcnow
+from models.db import system_session, utcnow
 from models.import_rows import IMPORTERS, ImportConflict, RowError
 from models.imports import ERRORS_KEPT, RUNNER, ImportJob, ImportStatus, records
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+# Runs are nobody's request: the job was authorised when it was started, and reads and writes
+# every row it names (and the jobs of every workgroup, when looking for interrupted ones).
+WHY = "an import run, authorised when it was started"
 INTERRUPTED = "The import was interrupted before it finished; nothing was written. Start it again."
 CHANGED_MEANWHILE = (
     "Some of these customers or contacts were changed while the import ran; nothing was "
@@ -75,7 +78,7 @@ def run_import(*, engine: Engine, job_id: int, batch_size: int = BATCH) -> None:
 
 
 def _claim(engine: Engine, job_id: int) -> bool:
-    with Session(engine) as session:
+    with system_session(engine, WHY) as session:
         claimed = session.execute(
             update(ImportJob)
             .where(
@@ -90,7 +93,7 @@ def _claim(engine: Engine, job_id: int) -> bool:
 
 
 def _run(engine: Engine, job_id: int, batch_size: int) -> None:
-    with Session(engine, expire_on_commit=False) as session:
+    with system_session(engine, WHY, expire_on_commit=False) as session:
         job = session.get_one(ImportJob, job_id)
         importer = IMPORTERS[job.kind](session, job)
         created = updated = unchanged = error_count = 0
@@ -171,7 +174,7 @@ def _mark_finished(session: Session, job_id: int, *, status: ImportStatus, messa
 
 
 def _finish(engine: Engine, job_id: int, *, status: ImportStatus, message, **counts) -> None:
-    with Session(engine) as session:
+    with system_session(engine, WHY) as session:
         _mark_finished(session, job_id, status=status, message=message, **counts)
         session.commit()
 
@@ -201,7 +204,7 @@ def runner_alive(runner: str | None) -> bool:
 
 def fail_interrupted(*, engine: Engine, workgroup_id: int | None = None) -> int:
     """Marks jobs whose process died while they were queued or running as FAILED."""
-    with Session(engine) as session:
+    with system_session(engine, WHY) as session:
         query = select(ImportJob.id, ImportJob.runner).where(
             ImportJob.status.in_([ImportStatus.QUEUED.value, ImportStatus.RUNNING.value])  # type: ignore[attr-defined]
         )

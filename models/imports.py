@@ -26,6 +26,7 @@ from models.enums import CompanySize, Industry, Relationship, RenewalPolicy
 from models.errors import DomainError, ErrorCode, FieldError
 
 ERRORS_KEPT = 1000  # row errors stored per run; error_count counts them all
+MAX_COLUMNS = 1000  # columns of an uploaded file (the widest template has 17)
 # Identifies this process among the runners of import jobs (a pid alone may be reused).
 RUNNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
@@ -216,6 +217,37 @@ def records(content: str) -> Iterator[tuple[int, list[str]]]:
             yield number, cells
 
 
+_QUOTED_CELL = re.compile(r'"[^"]*(?:""[^"]*)*"')
+_CELL_END = re.compile(r"[,\r\n]")
+
+
+def _header_width(content: str, limit: int) -> int:
+    """How many cells the first row has, counted up to `limit + 1` without splitting it (a
+    header of a million cells is refused before a list of them is made). Reads cells as the csv
+    module does: a quote opens a quoted cell only at the start of a cell."""
+    position, cells = 0, 1
+    if content.startswith("\ufeff"):
+        position = 1
+    while cells <= limit:
+        if content.startswith('"', position):
+            quoted = _QUOTED_CELL.match(content, position)
+            if quoted is None:
+                return cells  # an unterminated quote: the csv module reports it
+            position = quoted.end()
+        end = _CELL_END.search(content, position)
+        if end is None or content[end.start()] != ",":
+            return cells
+        position = end.end()
+        cells += 1
+    return cells
+
+
+def _repeated(values: list[str]) -> set[str]:
+    """The values that occur more than once, in linear time."""
+    seen: set[str] = set()
+    return {value for value in values if value in seen or seen.add(value)}
+
+
 def read_upload(raw: bytes, *, max_rows: int) -> tuple[str, list[str], int]:
     """(text, columns, data rows) of an uploaded CSV file, or UploadProblem."""
     try:
@@ -226,15 +258,19 @@ def read_upload(raw: bytes, *, max_rows: int) -> tuple[str, list[str], int]:
         ) from None
     if "\x00" in content:
         raise UploadProblem("The file holds NUL characters; it is not a CSV text file.")
+    if _header_width(content, MAX_COLUMNS) > MAX_COLUMNS:
+        raise UploadProblem(f"The file has more than {MAX_COLUMNS} columns.")
     reader = csv.reader(io.StringIO(content, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
             raise UploadProblem("The file is empty: the first row must name the columns.")
         columns = [cell.strip() for cell in header]
+        if len(columns) > MAX_COLUMNS:
+            raise UploadProblem(f"The file has more than {MAX_COLUMNS} columns.")
         if any(not column for column in columns):
             raise UploadProblem("Every column needs a name in the first row.")
-        duplicates = sorted({c for c in columns if columns.count(c) > 1})
+        duplicates = sorted(_repeated(columns))
         if duplicates:
             raise UploadProblem(f"Column names must differ: {', '.join(duplicates)}.")
         rows = 0
@@ -284,8 +320,9 @@ def check_mapping(kind: str, columns: list[str], pairs: list[tuple[str, str]]) -
     twice, required fields left out."""
     fields = fields_of(kind)
     errors = []
+    known_columns = set(columns)
     for column, field in pairs:
-        if column not in columns:
+        if column not in known_columns:
             errors.append(
                 FieldError("mapping", f"The file has no column {column!r}.", ErrorCode.INVALID)
             )
@@ -297,13 +334,12 @@ def check_mapping(kind: str, columns: list[str], pairs: list[tuple[str, str]]) -
                     ErrorCode.INVALID,
                 )
             )
-    mapped_columns = [column for column, _ in pairs]
-    for column in sorted({c for c in mapped_columns if mapped_columns.count(c) > 1}):
+    for column in sorted(_repeated([column for column, _ in pairs])):
         errors.append(
             FieldError("mapping", f"The column {column!r} is mapped twice.", ErrorCode.INVALID)
         )
     mapped = [field for _, field in pairs]
-    for field in sorted({f for f in mapped if mapped.count(f) > 1}):
+    for field in sorted(_repeated(mapped)):
         errors.append(
             FieldError("mapping", f"Only one column can fill {field}.", ErrorCode.INVALID)
         )

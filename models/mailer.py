@@ -27,11 +27,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from models.db import utcnow
+from models.db import system_session, utcnow
 from models.outbox import OutboxMessage
 from models.settings import Settings
 
 log = logging.getLogger("clientele.mailer")
+# The sender is nobody's request: it delivers the queued mail of every workgroup.
+WHY = "the mail sender"
 
 SCHEMES = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
 ERROR_MAX = 500
@@ -151,7 +153,7 @@ def _due(now: datetime):
 
 
 def _any_due(engine: Engine, due_at: datetime) -> bool:
-    with Session(engine) as session:
+    with system_session(engine, WHY) as session:
         found = session.execute(select(OutboxMessage.id).where(*_due(due_at)).limit(1)).first()
         session.rollback()
     return found is not None
@@ -213,7 +215,7 @@ def _fail_due(
 ) -> None:
     """Counts an attempt against every due message when the server cannot be reached."""
     while stop is None or not stop.is_set():
-        with Session(engine, expire_on_commit=False) as session:
+        with system_session(engine, WHY, expire_on_commit=False) as session:
             message = _claim(session, due_at)
             if message is None:
                 session.rollback()
@@ -242,7 +244,7 @@ def deliver_pending(
     sent = 0
     try:
         while stop is None or not stop.is_set():
-            with Session(engine, expire_on_commit=False) as session:
+            with system_session(engine, WHY, expire_on_commit=False) as session:
                 message = _claim(session, started)
                 if message is None:
                     session.rollback()

@@ -2,15 +2,15 @@
 has, which services it used most, and its packages.
 
 Each function answers for many customers at once, in one statement grouped by customer, over
-the rows the `visible` condition admits: the same row rules as the lists, so no count includes
-a row the viewer could not see in them.
+the rows the session lets its viewer see (policies.restriction): the same rows as the lists, so
+no count includes a row the viewer could not see in them.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from models.agreements import (
@@ -44,14 +44,13 @@ def contact_counts(*, session: Session, customer_ids: list[int]) -> dict[int, in
 
 
 def open_case_counts(
-    *, session: Session, visible: ColumnElement[bool], customer_ids: list[int]
+    *, session: Session, customer_ids: list[int]
 ) -> dict[int, int]:
-    """OPEN support cases of each customer that `visible` (the case row rule) admits."""
+    """OPEN support cases of each customer."""
     return _counts(
         session,
         select(SupportCase.customer_id, func.count())
         .where(
-            visible,
             SupportCase.status == CaseStatus.OPEN.value,
             among(SupportCase.customer_id, customer_ids),
         )
@@ -61,14 +60,13 @@ def open_case_counts(
 
 
 def active_agreement_counts(
-    *, session: Session, visible: ColumnElement[bool], customer_ids: list[int], today: dt.date
+    *, session: Session, customer_ids: list[int], today: dt.date
 ) -> dict[int, int]:
-    """Agreements of each customer active on `today` that `visible` admits."""
+    """Agreements of each customer active on `today`."""
     return _counts(
         session,
         select(Agreement.customer_id, func.count())
         .where(
-            visible,
             active_condition(today),
             among(Agreement.customer_id, customer_ids),
         )
@@ -85,11 +83,10 @@ class ServiceUsage:
 
 
 def service_usage(
-    *, session: Session, visible: ColumnElement[bool], customer_ids: list[int]
+    *, session: Session, customer_ids: list[int]
 ) -> dict[int, list[ServiceUsage]]:
     """Consumption of each customer summed per category (and unit: hours and credits never
-    add up), most used first, over every agreement of the customer — active or not. `visible`
-    may name the consumption record, its service amount, package and agreement."""
+    add up), most used first, over every agreement of the customer — active or not."""
     used = func.sum(ConsumptionRecord.quantity)
     rows = session.execute(
         select(Agreement.customer_id, ServiceAmount.category, ServiceAmount.unit, used)
@@ -97,7 +94,7 @@ def service_usage(
         .join(ServiceAmount, ServiceAmount.id == ConsumptionRecord.service_amount_id)
         .join(Package, Package.id == ServiceAmount.package_id)
         .join(Agreement, Agreement.id == Package.agreement_id)
-        .where(visible, among(Agreement.customer_id, customer_ids))
+        .where(among(Agreement.customer_id, customer_ids))
         .group_by(Agreement.customer_id, ServiceAmount.category, ServiceAmount.unit)
         .order_by(Agreement.customer_id, used.desc(), ServiceAmount.category, ServiceAmount.unit)
     ).all()
@@ -120,14 +117,13 @@ class PackageLine:
 
 
 def package_lines(
-    *, session: Session, visible: ColumnElement[bool], customer_ids: list[int]
+    *, session: Session, customer_ids: list[int]
 ) -> dict[int, list[PackageLine]]:
-    """The packages of each customer's agreements that `visible` admits (a condition that may
-    name the package and its agreement), by expiry."""
+    """The packages of each customer's agreements, by expiry."""
     rows = session.execute(
         select(Agreement.customer_id, Agreement.number, Package)
         .join(Agreement, Agreement.id == Package.agreement_id)
-        .where(visible, among(Agreement.customer_id, customer_ids))
+        .where(among(Agreement.customer_id, customer_ids))
         .order_by(Agreement.customer_id, Package.expires_on, Package.id)
     ).all()
     found: dict[int, list[PackageLine]] = {cid: [] for cid in customer_ids}

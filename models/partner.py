@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
+from models.accounts import normalize_email
 from models.activity import record_activity
 from models.among import among
 from models.customers import Contact, Customer, CustomerStatus, _set_tags, tags_by_customer
@@ -51,6 +52,7 @@ class OrderLine(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="customer_order.id", index=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
     product: str = Field(max_length=200)
     quantity: int
 
@@ -96,6 +98,7 @@ class ProjectMember(SQLModel, table=True):
 
     project_id: int = Field(foreign_key="project.id", primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", primary_key=True, index=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
 
 
 def _record(session, actor_id, customer_or_workgroup, action, target_type, target_id, after):
@@ -165,7 +168,7 @@ def add_contact(
         customer_id=customer.id if customer else None,
         first_name=values["first_name"].strip(),
         last_name=values["last_name"].strip(),
-        email=values["email"].strip().lower(),
+        email=normalize_email(values["email"]),
         phone=values.get("phone"),
         job_title=values.get("job_title"),
     )
@@ -208,7 +211,7 @@ def update_contact(*, session: Session, contact: Contact, values: dict, actor_id
         raise DomainError(errors)
     for name, value in values.items():
         if name == "email":
-            value = value.strip().lower()
+            value = normalize_email(value)
         elif isinstance(value, str):
             value = value.strip() or None
         setattr(contact, name, value)
@@ -384,7 +387,12 @@ def create_order(
     )
     session.add(order)
     session.flush()
-    session.add_all(OrderLine(order_id=order.id, product=p.strip(), quantity=q) for p, q in lines)
+    session.add_all(
+        OrderLine(
+            order_id=order.id, workgroup_id=order.workgroup_id, product=p.strip(), quantity=q
+        )
+        for p, q in lines
+    )
     session.flush()
     _record(
         session,
@@ -544,7 +552,13 @@ def set_project_member(
     if not member and existing is None:
         raise DomainError([FieldError("customerId", "Not a member.", ErrorCode.NOT_FOUND)])
     if member:
-        session.add(ProjectMember(project_id=project.id, customer_id=customer.id))  # type: ignore[arg-type]
+        session.add(
+            ProjectMember(
+                project_id=project.id,  # type: ignore[arg-type]
+                customer_id=customer.id,  # type: ignore[arg-type]
+                workgroup_id=project.workgroup_id,
+            )
+        )
         try:
             session.flush()
         except IntegrityError as failure:  # added by a concurrent transaction meanwhile

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, ColumnElement, Index, delete, select
+from sqlalchemy import Column, Index, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel
@@ -17,6 +17,7 @@ class CustomerView(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
     viewed_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -26,19 +27,27 @@ KEPT_PER_USER = 20  # views older than a user's latest 20 are deleted as new one
 RECENT_ORDER = (CustomerView.viewed_at.desc(), CustomerView.customer_id.desc())  # type: ignore[attr-defined]
 
 
-def record_views(*, session: Session, user_id: int, customer_ids: list[int], at: datetime) -> None:
-    """Remembers that `user_id` opened `customer_ids` (in that order, the last one latest) at
+def record_views(
+    *, session: Session, user_id: int, customers: list[tuple[int, int]], at: datetime
+) -> None:
+    """Remembers that `user_id` opened `customers` ((id, workgroup id), in that order, the last
+    one latest) at
     `at`: one upsert, and the views beyond the latest KEPT_PER_USER deleted. The caller
     commits."""
-    latest_last = list(reversed(dict.fromkeys(reversed(customer_ids))))
+    latest_last = list(reversed(dict.fromkeys(reversed(customers))))
     if not latest_last:
         return
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(CustomerView).values(
         [
             # A microsecond apart, so that the order of opening is the order of recency.
-            {"user_id": user_id, "customer_id": cid, "viewed_at": at + timedelta(microseconds=i)}
-            for i, cid in enumerate(latest_last)
+            {
+                "user_id": user_id,
+                "customer_id": cid,
+                "workgroup_id": workgroup_id,
+                "viewed_at": at + timedelta(microseconds=i),
+            }
+            for i, (cid, workgroup_id) in enumerate(latest_last)
         ]
     )
     session.execute(
@@ -62,15 +71,15 @@ def record_views(*, session: Session, user_id: int, customer_ids: list[int], at:
 
 
 def recent_customers(
-    *, session: Session, user_id: int, visible: ColumnElement[bool], limit: int
+    *, session: Session, user_id: int, limit: int
 ) -> list[Customer]:
-    """The customers `user_id` opened, latest first, that `visible` (the customer row rule)
-    still admits — archived ones included. One statement."""
+    """The customers `user_id` opened, latest first, that they may still see — archived ones
+    included. One statement."""
     return list(
         session.execute(
             select(Customer)
             .join(CustomerView, CustomerView.customer_id == Customer.id)
-            .where(CustomerView.user_id == user_id, visible)
+            .where(CustomerView.user_id == user_id)
             .order_by(*RECENT_ORDER)
             .limit(limit)
         ).scalars()

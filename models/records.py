@@ -16,7 +16,9 @@ from sqlmodel import Session
 def record_of(model: Any, name: str) -> type:
     """The base of a record class for `model`'s table: fields named and ordered as its columns."""
     base = namedtuple(name, [column.key for column in model.__table__.columns])  # type: ignore[misc]
-    base.columns = tuple(model.__table__.columns)  # type: ignore[attr-defined]
+    # The model's attributes, not the table's columns: a select of ORM attributes is one the
+    # session restricts to its viewer (policies.restriction); one of bare columns is not.
+    base.columns = tuple(getattr(model, column.key) for column in model.__table__.columns)  # type: ignore[attr-defined]
     return base
 
 

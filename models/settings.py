@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     max_directives: int = 5  # on one field, fragment or operation
     max_operations: int = 10  # operation definitions in one document
     max_query_cost: int = 20_000_000  # estimated field resolutions, see graph/validation.py
+    # Selections (fields and fragments, each fragment counted wherever it is spread) in one
+    # document, and how often one response name may be selected in one place.
+    max_selections: int = 1500
+    max_repeated_fields: int = 30
 
     # CSV imports: the largest file accepted, its most data rows, and rows per batch.
     import_max_bytes: int = 50_000_000
@@ -105,6 +109,8 @@ class Settings(BaseSettings):
             "max_operations",
             "max_query_cost",
             "max_page_size",
+            "max_selections",
+            "max_repeated_fields",
             "import_max_bytes",
             "import_max_rows",
             "import_batch_size",

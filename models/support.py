@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Text,
     UniqueConstraint,
+    and_,
     case,
     delete,
     exists,
@@ -26,9 +27,9 @@ from sqlmodel import Field, Session, SQLModel
 
 from models.accounts import GroupMember, User, UserGroup, Workgroup, normalize_email
 from models.activity import record_activity
-from models.agreements import Agreement, active_condition
+from models.agreements import Agreement
 from models.among import among
-from models.db import UTCDateTime, utcnow
+from models.db import UNRESTRICTED, UTCDateTime, utcnow
 from models.enums import AdditionalCaseReason, CaseClassification, CaseSeverity, CaseStatus
 from models.errors import DomainError, ErrorCode, FieldError
 from models.validation import check_text
@@ -75,6 +76,7 @@ class CaseShare(SQLModel, table=True):
 
     case_id: int = Field(foreign_key="support_case.id", primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
 
 
 class CaseGroupAccess(SQLModel, table=True):
@@ -83,6 +85,7 @@ class CaseGroupAccess(SQLModel, table=True):
 
     case_id: int = Field(foreign_key="support_case.id", primary_key=True)
     group_id: int = Field(foreign_key="user_group.id", primary_key=True)
+    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
 
 
 # ---------------------------------------------------------------- visibility
@@ -107,14 +110,13 @@ def member_rule(user_id: int | None) -> ColumnElement[bool]:
 
 def case_query(
     *,
-    visible: ColumnElement[bool],
     workgroup_ids: list[int] | None = None,
     customer_id: int | None = None,
     status: CaseStatus | None = None,
     classification: CaseClassification | None = None,
     search: str | None = None,
 ):
-    query = select(SupportCase).where(visible)
+    query = select(SupportCase)
     if workgroup_ids is not None:
         query = query.where(SupportCase.workgroup_id.in_(workgroup_ids))  # type: ignore[attr-defined]
     if customer_id is not None:
@@ -136,8 +138,15 @@ def case_query(
 CASE_ORDER = (SupportCase.created_at.desc(), SupportCase.id.desc())  # type: ignore[attr-defined]
 
 
+# The agreement a case names, whichever workgroup holds it: whether it is another workgroup's or
+# expired is a fact about the case, told without showing the agreement (a table alias, so the
+# viewer's restriction of agreements does not hide it).
+LINKED_AGREEMENT = Agreement.__table__.alias("linked_agreement")  # type: ignore[attr-defined]
+
+
 def additional_case_reason(today: dt.date):
     """SQL for why a case does not count against a current agreement, or NULL when it does."""
+    linked = LINKED_AGREEMENT.c
     return case(
         (
             SupportCase.classification.in_(NOT_COUNTED_CLASSIFICATIONS),  # type: ignore[attr-defined]
@@ -148,25 +157,28 @@ def additional_case_reason(today: dt.date):
                 SupportCase.agreement_id.is_(None),  # type: ignore[union-attr]
                 SupportCase.package_id.is_(None),  # type: ignore[union-attr]
                 SupportCase.service_amount_id.is_(None),  # type: ignore[union-attr]
-                Agreement.id.is_(None),  # type: ignore[union-attr]
+                linked.id.is_(None),
             ),
             AdditionalCaseReason.NO_AGREEMENT.value,
         ),
         (
-            Agreement.workgroup_id != SupportCase.workgroup_id,
+            linked.workgroup_id != SupportCase.workgroup_id,
             AdditionalCaseReason.OTHER_WORKGROUP.value,
         ),
-        (~active_condition(today), AdditionalCaseReason.EXPIRED_AGREEMENT.value),
+        (
+            ~and_(linked.starts_on <= today, linked.ends_on >= today),
+            AdditionalCaseReason.EXPIRED_AGREEMENT.value,
+        ),
         else_=None,
     )
 
 
-def additional_cases_query(*, visible: ColumnElement[bool], workgroup_ids: list[int] | None, today):
+def additional_cases_query(*, workgroup_ids: list[int] | None, today):
     reason = additional_case_reason(today).label("reason")
     query = (
         select(SupportCase, reason)
-        .outerjoin(Agreement, Agreement.id == SupportCase.agreement_id)
-        .where(visible, reason.isnot(None))
+        .outerjoin(LINKED_AGREEMENT, LINKED_AGREEMENT.c.id == SupportCase.agreement_id)
+        .where(reason.isnot(None))
     )
     if workgroup_ids is not None:
         query = query.where(SupportCase.workgroup_id.in_(workgroup_ids))  # type: ignore[attr-defined]
@@ -242,6 +254,8 @@ def holds_role_in(session: Session, user_id: int, workgroup_id: int) -> bool:
                     RoleAssignment.workgroup_id.is_(None),  # type: ignore[union-attr]
                 ),
             )
+            # Whoever the viewer is, a case's people must belong to its workgroup.
+            .execution_options(**{UNRESTRICTED: "membership of the case's workgroup"})
         ).first()
         is not None
     )
@@ -363,7 +377,13 @@ def share_case(
     if not share and existing is None:
         raise DomainError([FieldError("email", "The case is not shared.", ErrorCode.NOT_FOUND)])
     if share:
-        session.add(CaseShare(case_id=support_case.id, user_id=user.id))  # type: ignore[arg-type]
+        session.add(
+            CaseShare(
+                case_id=support_case.id,  # type: ignore[arg-type]
+                user_id=user.id,  # type: ignore[arg-type]
+                workgroup_id=support_case.workgroup_id,
+            )
+        )
         _flush_unique(session, "email", "The case is already shared.")
     else:
         _delete_once(
@@ -405,7 +425,13 @@ def set_group_access(
     if not grant and existing is None:
         raise DomainError([FieldError("groupId", "The group has no access.", ErrorCode.NOT_FOUND)])
     if grant:
-        session.add(CaseGroupAccess(case_id=support_case.id, group_id=group.id))  # type: ignore[arg-type]
+        session.add(
+            CaseGroupAccess(
+                case_id=support_case.id,  # type: ignore[arg-type]
+                group_id=group.id,  # type: ignore[arg-type]
+                workgroup_id=support_case.workgroup_id,
+            )
+        )
         _flush_unique(session, "groupId", "The group has access already.")
     else:
         _delete_once(
@@ -476,7 +502,13 @@ def set_group_member(
     if not member and existing is None:
         raise DomainError([FieldError("email", "Not a member.", ErrorCode.NOT_FOUND)])
     if member:
-        session.add(GroupMember(group_id=group.id, user_id=user.id))  # type: ignore[arg-type]
+        session.add(
+            GroupMember(
+                group_id=group.id,  # type: ignore[arg-type]
+                user_id=user.id,  # type: ignore[arg-type]
+                workgroup_id=group.workgroup_id,
+            )
+        )
         _flush_unique(session, "email", "Already a member.")
     else:
         _delete_once(

@@ -2,6 +2,7 @@
 
 from policies.authorizer import Authorizer
 from policies.errors import Forbidden
+from policies.restriction import restrict
 from policies.scope import AccessScope
 
-__all__ = ["AccessScope", "Authorizer", "Forbidden"]
+__all__ = ["AccessScope", "Authorizer", "Forbidden", "restrict"]

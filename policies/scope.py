@@ -5,27 +5,39 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, Table, and_, exists, select
+from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.sql.elements import True_
+from sqlalchemy.sql.util import find_tables
 
+from models.activity import ActivityRecord
+from policies.activity_subjects import ACTIVITY_SUBJECTS
 from policies.authorizer import AUTHENTICATED, READ, WRITE, Authorizer
 from policies.errors import Forbidden
+from policies.row_types import LINK_TABLES, PART_OF_ROW, RELATED
+from policies.row_types import ROW_TYPES as DECLARED
 from policies.rows import (
     CATEGORIES,
-    CATEGORY_COLUMN,
-    PART_OF_ROW,
-    RELATED,
-    RELATED_ROWS,
-    ROW_RELATIONS,
-    ROW_WORKGROUP_COLUMN,
     any_of,
-    category_condition,
     category_coordinate,
     workgroup_condition,
 )
 
-ROW_TYPES = frozenset(ROW_WORKGROUP_COLUMN)
-RELATION_ROLES = frozenset(role for role, _ in ROW_RELATIONS.values())
+ROW_TYPES = frozenset(DECLARED)
+RELATION_ROLES = frozenset(
+    row.relation_role[0] for row in DECLARED.values() if row.relation_role is not None
+)
 MUTATION_ROOT = "Mutation"  # its fields are writes; every other coordinate is read
+ACTIVITY_RECORD = "ActivityRecord"
+
+
+def tables_named(clause) -> frozenset[str]:
+    """The names of the tables `clause` reads, in subqueries and EXISTS too."""
+    return frozenset(
+        table.name
+        for table in find_tables(clause, check_columns=True, include_aliases=True)
+        if isinstance(table, Table)
+    )
 
 
 class Denied:
@@ -74,6 +86,8 @@ class AccessScope:
     global_roles: frozenset[str]
     workgroup_roles: Mapping[int, frozenset[str]]
     _visible_in: dict[str, tuple[bool, frozenset[int]]] = field(default_factory=dict)
+    _conditions: dict[str, ColumnElement[bool]] = field(default_factory=dict)
+    _criteria: dict[str, tuple[Any, frozenset[str]]] | None = None
 
     @classmethod
     def build(
@@ -130,44 +144,164 @@ class AccessScope:
 
     def visible(self, type_name: str) -> ColumnElement[bool]:
         """The SQL condition admitting exactly the rows of `type_name` this viewer may see."""
+        cached = self._conditions.get(type_name)
+        if cached is None:
+            cached = self._conditions[type_name] = self._condition(type_name)
+        return cached
+
+    def _condition(self, type_name: str) -> ColumnElement[bool]:
+        row = DECLARED[type_name]
         everywhere, listed = self.visible_in(type_name)
-        whole = workgroup_condition(type_name, everywhere=everywhere, workgroup_ids=listed)
+        whole = workgroup_condition(row.tenant_key, everywhere=everywhere, workgroup_ids=listed)
+        if type_name == ACTIVITY_RECORD:
+            return self._activity_condition(whole)
         if everywhere:
             return whole
         parts = [whole]
-        if type_name in RELATED_ROWS:
+        if row.related is not None:
             in_everywhere, in_listed = self.visible_in(f"{type_name}#{RELATED}")
             if in_everywhere or in_listed - listed:
                 parts.append(
                     and_(
-                        RELATED_ROWS[type_name](self.user_id),
+                        row.related(self.user_id),
                         workgroup_condition(
-                            type_name, everywhere=in_everywhere, workgroup_ids=in_listed - listed
+                            row.tenant_key,
+                            everywhere=in_everywhere,
+                            workgroup_ids=in_listed - listed,
                         ),
                     )
                 )
-        if type_name not in CATEGORY_COLUMN:
-            return any_of(parts)
-        for category in CATEGORIES:
-            in_everywhere, in_listed = self.visible_in(category_coordinate(type_name, category))
-            if in_everywhere or in_listed - listed:
-                parts.append(
-                    category_condition(
-                        type_name,
-                        category,
-                        everywhere=in_everywhere,
-                        workgroup_ids=in_listed - listed,
+        if row.category is not None:
+            for category in CATEGORIES:
+                in_everywhere, in_listed = self.visible_in(
+                    category_coordinate(type_name, category)
+                )
+                if in_everywhere or in_listed - listed:
+                    parts.append(
+                        and_(
+                            row.category(category),
+                            workgroup_condition(
+                                row.tenant_key,
+                                everywhere=in_everywhere,
+                                workgroup_ids=in_listed - listed,
+                            ),
+                        )
+                    )
+        return any_of(parts)
+
+    def _activity_condition(self, readable: ColumnElement[bool]) -> ColumnElement[bool]:
+        """Records of workgroups whose log the viewer may read, about subjects they may see
+        now (policies.activity_subjects): the target row through its own restriction."""
+        if not isinstance(readable, True_) and not self.visible_in(ACTIVITY_RECORD)[1]:
+            return readable  # false: no log to read anywhere
+        groups: dict[tuple, list[str]] = {}
+        for action, subject in ACTIVITY_SUBJECTS.items():
+            groups.setdefault((subject.target, subject.rows, subject.about), []).append(action)
+        parts = []
+        for (target, rows, about), actions in groups.items():
+            conditions = [ActivityRecord.action.in_(actions)]  # type: ignore[attr-defined]
+            if target is not None:
+                conditions.append(ActivityRecord.target_type == target)
+                if not isinstance(self.visible(target), True_):
+                    table = DECLARED[target].table
+                    conditions.append(
+                        exists(select(table.id).where(table.id == ActivityRecord.target_id))
+                    )
+            if rows is not None:
+                everywhere, listed = self.visible_in(rows)
+                conditions.append(
+                    workgroup_condition(
+                        ActivityRecord.workgroup_id, everywhere=everywhere, workgroup_ids=listed
                     )
                 )
-        return any_of(parts)
+            if about is not None:
+                everywhere, listed = self.readable_in(about)
+                conditions.append(
+                    workgroup_condition(
+                        ActivityRecord.workgroup_id, everywhere=everywhere, workgroup_ids=listed
+                    )
+                )
+            parts.append(and_(*conditions))
+        return and_(readable, any_of(parts))
+
+    def masked_values(
+        self, action: str, workgroup_id: int | None, values: dict[str, Any] | None
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """An activity record's recorded values as this viewer may read them in the record's
+        workgroup: each value whose field they may not read becomes None. Also returns the
+        coordinates that were masked."""
+        if not values:
+            return values, []
+        subject = ACTIVITY_SUBJECTS.get(action)
+        masked: dict[str, Any] = {}
+        denied: list[str] = []
+        for key, value in values.items():
+            coordinate = subject.coordinate(key) if subject else f"{ACTIVITY_RECORD}.{key}"
+            if subject and self.may(coordinate, workgroup_id=workgroup_id, action=READ):
+                masked[key] = value
+            else:
+                masked[key] = None
+                denied.append(coordinate)
+        return masked, denied
+
+    def readable_rows(self, type_name: str, coordinates: tuple[str, ...]) -> ColumnElement[bool]:
+        """The rows of `type_name` in whose workgroup every one of `coordinates` is readable."""
+        everywhere, listed = self.row_workgroups(type_name)
+        allows = self.authorizer.allows
+        everywhere = everywhere and all(
+            allows(self.global_roles, c, READ) for c in coordinates
+        )
+        readable = frozenset(
+            wg
+            for wg in listed
+            if all(allows(self.workgroup_roles[wg], c, READ) for c in coordinates)
+        )
+        tenant_key = DECLARED[type_name].tenant_key
+        return workgroup_condition(tenant_key, everywhere=everywhere, workgroup_ids=readable)
+
+    def readable_in(self, coordinate: str) -> tuple[bool, frozenset[int]]:
+        """(every workgroup?, else the workgroups) where the viewer may read `coordinate`."""
+        allows = self.authorizer.allows
+        return (
+            allows(self.global_roles, coordinate, READ),
+            frozenset(
+                wg for wg, roles in self.workgroup_roles.items() if allows(roles, coordinate, READ)
+            ),
+        )
+
+    def link_visible(self, link) -> ColumnElement[bool]:
+        """Rows of a link table: those of the workgroups where its row type may be seen."""
+        everywhere, listed = self.row_workgroups(link.visible_as)
+        return workgroup_condition(link.tenant_key, everywhere=everywhere, workgroup_ids=listed)
+
+    def loader_criteria(self) -> dict[str, tuple[Any, frozenset[str]]]:
+        """The restriction of each tenant table for this viewer, by table name: the ORM loader
+        criteria, and the tenant tables the condition itself reads (whose restriction must
+        come along: an activity record is visible through its target's). Tables the viewer
+        sees whole are left out. Added by the session to every read (policies.restriction)."""
+        if self._criteria is None:
+            conditions = [
+                (row.table, self.visible(name)) for name, row in DECLARED.items()
+            ] + [(link.table, self.link_visible(link)) for link in LINK_TABLES]
+            tenant = frozenset(table.__tablename__ for table, _ in conditions)
+            self._criteria = {
+                table.__tablename__: (
+                    with_loader_criteria(table, condition, include_aliases=True),
+                    tables_named(condition) & tenant,
+                )
+                for table, condition in conditions
+                if not isinstance(condition, True_)
+            }
+        return self._criteria
 
     def row_workgroups(self, type_name: str) -> tuple[bool, frozenset[int]]:
         """Where any row of `type_name` may be visible, whole or by category."""
+        row = DECLARED[type_name]
         everywhere, listed = self.visible_in(type_name)
-        if type_name in RELATED_ROWS:
+        if row.related is not None:
             in_everywhere, in_listed = self.visible_in(f"{type_name}#{RELATED}")
             everywhere, listed = everywhere or in_everywhere, listed | in_listed
-        if type_name in CATEGORY_COLUMN:
+        if row.category is not None:
             for category in CATEGORIES:
                 in_everywhere, in_listed = self.visible_in(category_coordinate(type_name, category))
                 everywhere, listed = everywhere or in_everywhere, listed | in_listed
@@ -212,7 +346,7 @@ class AccessScope:
                 continue
             related: frozenset[int] = frozenset()
             related_elsewhere = False
-            relation = ROW_RELATIONS.get(type_name)
+            relation = DECLARED[type_name].relation_role if type_name in DECLARED else None
             if relation is not None:
                 role, _ = relation
                 related = frozenset(

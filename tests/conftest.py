@@ -24,7 +24,7 @@ from models.enums import Role
 from models.migrate import upgrade
 from models.settings import Settings
 from policies import Authorizer
-from tests import servers
+from tests import restriction_guard, servers
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CLIENTELE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -100,6 +100,18 @@ def _count_writes(_conn, _cursor, statement, *_args) -> None:
 
 
 event.listen(Engine, "before_cursor_execute", _count_writes)
+restriction_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _every_read_restricted() -> Iterator[None]:
+    """Fails a test during which a request read a tenant table without the restriction."""
+    before = len(restriction_guard.unguarded)
+    yield
+    found = restriction_guard.unguarded[before:]
+    assert not found, "reads of tenant tables without the viewer's restriction:\n" + "\n".join(
+        found
+    )
 
 
 @pytest.fixture(scope="session")

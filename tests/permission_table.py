@@ -1,4 +1,4 @@
-"""The permission ladder: DESIGN.md §3 written out as literal tables, and the world the ladder
+"""The permission ladder: the role table written out as literal tables, and the world the ladder
 is climbed in.
 
 The tables are the specification. They are typed in from the design (and the issue that
@@ -43,7 +43,7 @@ from tests.conftest import (
 
 # ------------------------------------------------------------------ the specification
 
-# The columns of the role table in DESIGN.md §3, in its order.
+# The columns of the role table in docs/permissions.md, in its order.
 ROLE_COLUMNS = (
     "admin",
     "admin_agent",

@@ -1,4 +1,4 @@
-"""The ADDITIONAL_CASES drill-down (DESIGN.md §1 "Additional cases"): the visible cases that do
+"""The ADDITIONAL_CASES drill-down (docs/domain.md: "Additional cases"): the visible cases that do
 not count against a current agreement — classified SU, DSA, X85 or REC; linked to no
 agreement, package or service amount; to an agreement of another workgroup; to an agreement
 that is not current — each with its reason. A case counted against a current agreement of its

@@ -1105,7 +1105,12 @@ def add_overview_customers(session: Session, workgroup, count: int) -> None:
         session.add_all(orders)
         session.flush()
         session.add_all(
-            OrderLine(order_id=order.id, product=f"Product {n}", quantity=1)
+            OrderLine(
+                order_id=order.id,
+                workgroup_id=workgroup.id,
+                product=f"Product {n}",
+                quantity=1,
+            )
             for order in orders
             for n in range(2)
         )
@@ -1124,7 +1129,13 @@ def add_overview_customers(session: Session, workgroup, count: int) -> None:
                 alert_profile="Gold",
             )
         )
-        session.add(ProjectMember(project_id=projects[i % 2].id, customer_id=customer.id))
+        session.add(
+            ProjectMember(
+                project_id=projects[i % 2].id,
+                customer_id=customer.id,
+                workgroup_id=workgroup.id,
+            )
+        )
     session.commit()
 
 

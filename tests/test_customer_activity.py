@@ -1,4 +1,4 @@
-"""The customer-activity feature as an admin reads it (DESIGN.md §1 Agreement, Package, Service
+"""The customer-activity feature as an admin reads it (docs/domain.md: Agreement, Package, Service
 amount, Consumption record, Drill-down): derived totals, active dates, filters, the paginated
 consumption grids, lists of agreements, `node(id:)`, bad input, and the cost of a request.
 Who sees what is in test_customer_activity_permissions.py.

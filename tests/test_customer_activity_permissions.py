@@ -1,4 +1,4 @@
-"""Who sees what of customer activity (DESIGN.md §3, row "Agreements, packages, service
+"""Who sees what of customer activity (docs/permissions.md, row "Agreements, packages, service
 amounts, consumption, drill-downs"): admin and customer_activity read all of it in their
 workgroups, training_manager only the EDUCATION_ON_DEMAND lines and their consumption, every
 other role is FORBIDDEN at the entry points; a role in another workgroup sees nothing of
@@ -183,7 +183,7 @@ VIEWERS = {
     "global_admin": World.GLOBAL_ADMIN,
 }
 
-# The specification, typed in from DESIGN.md §3 and the issue (never derived from the policy).
+# The specification, typed in from docs/permissions.md (never derived from the policy).
 # Query.customerActivity and Query.agreements are asked for Home; Customer.agreements and
 # Workgroup.agreements through `customer(id:)` and `workgroup(id:)` of Home. A member or a user
 # without roles cannot reach a customer (and the latter no workgroup): that path is NOTHING.
@@ -267,7 +267,7 @@ def test_role_matrix_of_the_entry_points(shared: Shared, viewer, field, outcome)
     # When the viewer asks for Home's agreements through one entry point
     body, value, path = ask(shared, viewer, field)
 
-    # Then the answer is what DESIGN.md §3 says for that role
+    # Then the answer is what docs/permissions.md says for that role
     if outcome == FORBIDDEN:
         assert errors_at(body) == {path: "FORBIDDEN"}
         if len(path) == 1:

@@ -1,6 +1,6 @@
 """`Customer.overview`: counts of contacts, open cases and active agreements, the most-used
 services and the packages of a customer — each number over the rows the viewer may see, each
-field decided by the viewer's roles in the customer's workgroup (DESIGN.md §3), and the whole
+field decided by the viewer's roles in the customer's workgroup (docs/permissions.md), and the whole
 overview of a page of customers in a constant number of statements.
 
 Training managers read the agreement numbers too; the category row rule narrows their

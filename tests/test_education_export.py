@@ -1,6 +1,6 @@
 """The education report: GET /exports/education.csv?workgroupId=…[&agreementId=…] with a bearer
 token. A CSV (UTF-8) of the EDUCATION_ON_DEMAND consumption of one workgroup, or of one of its
-agreements, for the roles granted the export (admin, training_manager; DESIGN.md §3). Cells a
+agreements, for the roles granted the export (admin, training_manager; docs/permissions.md). Cells a
 spreadsheet would run as formulas are neutralised; the text survives a round trip through the
 csv module.
 

@@ -1,6 +1,6 @@
 """The permission ladder for every mutation: anonymous, signed in without a role, a role in
 another workgroup, each role of the workgroup input field by input field, a global admin, and
-a user whose roles differ between workgroups (DESIGN.md §3; the spec is tests/permission_table).
+a user whose roles differ between workgroups (the spec is tests/permission_table).
 
 A refused mutation answers FORBIDDEN and changes nothing: the row in the database and the
 activity record are checked after every attempt. The world is shared by the module (see

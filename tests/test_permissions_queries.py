@@ -1,6 +1,6 @@
 """The permission ladder for every root query field: anonymous, signed in without a role, a
 role in another workgroup, each role of the workgroup field by field, a global admin, and a
-user whose roles differ between workgroups (DESIGN.md §3; the spec is tests/permission_table).
+user whose roles differ between workgroups (the spec is tests/permission_table).
 
 The tests of this module only read; they share one world built once (see `ladder`).
 """
@@ -83,7 +83,7 @@ VIEWERS = {
     "global_admin": World.GLOBAL_ADMIN,
     "mixed": MIXED,
 }
-# DESIGN.md §3: the workgroups each viewer sees by name ("Workgroup name": every role), and
+# docs/permissions.md: the workgroups each viewer sees by name ("Workgroup name": every role), and
 # the workgroups whose customers they see ("Customer identity": every role but member).
 # fmt: off
 VISIBILITY: dict[str, tuple[set[str], set[str]]] = {

@@ -136,8 +136,9 @@ def holders(session: Session, world: World) -> dict[tuple[str, str], str]:
 OK, FORBIDDEN, NOT_FOUND = "ok", "forbidden", "not found"
 
 # (actor, workgroup label) -> outcome. A workgroup the actor cannot see is answered exactly
-# like a workgroup id that does not exist (DESIGN §3: "by id it is null, exactly like an id
-# that does not exist"); roles that may not grant anywhere are refused before execution.
+# like a workgroup id that does not exist (docs/permissions.md: a row the viewer may not see is
+# "null by id, exactly like an id that names nothing"); roles that may not grant anywhere are
+# refused before execution.
 MATRIX_ACTORS = [World.email(role) for role in ROLES] + [World.GLOBAL_ADMIN, World.ADMIN_AWAY]
 
 

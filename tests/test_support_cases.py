@@ -1,4 +1,4 @@
-"""Who sees which support case (DESIGN.md §3, the member rule), on every path that returns
+"""Who sees which support case (docs/permissions.md, the member rule), on every path that returns
 cases: `supportCases`, `supportCase(id:)`, `node(id:)`, `Customer.supportCases` and the
 ADDITIONAL_CASES drill-down — with counts that match the visible rows; who reads who else has
 access to a case (`sharedWith`, `groupsWithAccess`); the cost of a case list; and, on
@@ -835,8 +835,8 @@ def bulk_load(session: Session, home: Workgroup, away: Workgroup) -> None:
         " SELECT id, :home, 'member', now() FROM app_user WHERE email LIKE '%@bulk.example'",
         "INSERT INTO user_group (workgroup_id, name)"
         " SELECT :home, 'Bulk ' || g FROM generate_series(1, :groups) g",
-        "INSERT INTO group_member (group_id, user_id)"
-        " SELECT gr.id, u.id FROM app_user u JOIN user_group gr"
+        "INSERT INTO group_member (group_id, user_id, workgroup_id)"
+        " SELECT gr.id, u.id, gr.workgroup_id FROM app_user u JOIN user_group gr"
         "   ON gr.name = 'Bulk ' || (1 + u.id % :groups)"
         " WHERE u.email LIKE '%@bulk.example'",
         "INSERT INTO support_case (workgroup_id, number, title, status, severity, classification,"
@@ -846,14 +846,14 @@ def bulk_load(session: Session, home: Workgroup, away: Workgroup) -> None:
         "   :first_user + g % :users,"
         "   now() - g * interval '1 minute'"
         " FROM generate_series(1, :cases) g",
-        "INSERT INTO case_share (case_id, user_id)"
-        " SELECT c.id, :first_user + (c.id * 7) % (:users / 2)"
+        "INSERT INTO case_share (case_id, user_id, workgroup_id)"
+        " SELECT c.id, :first_user + (c.id * 7) % (:users / 2), c.workgroup_id"
         " FROM support_case c"
         " UNION ALL"
-        " SELECT c.id, :first_user + :users / 2 + (c.id * 13) % (:users / 2)"
+        " SELECT c.id, :first_user + :users / 2 + (c.id * 13) % (:users / 2), c.workgroup_id"
         " FROM support_case c",
-        "INSERT INTO case_group_access (case_id, group_id)"
-        " SELECT c.id, :first_group + c.id % :groups FROM support_case c",
+        "INSERT INTO case_group_access (case_id, group_id, workgroup_id)"
+        " SELECT c.id, :first_group + c.id % :groups, c.workgroup_id FROM support_case c",
     ]
     values = {
         "users": BULK_USERS,

@@ -1,4 +1,4 @@
-"""Changing support cases and groups (DESIGN.md §3): opening (any role in the workgroup),
+"""Changing support cases and groups (docs/permissions.md): opening (any role in the workgroup),
 closing and sharing (admins, support viewers, the primary contact), group access to a case
 (admins, support viewers), groups and their members (admins).
 

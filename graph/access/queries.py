@@ -64,7 +64,6 @@ class AccessQueries:
                 .join(User, User.id == RoleAssignmentRow.user_id)
                 .where(
                     RoleAssignmentRow.workgroup_id == pk,
-                    info.context.scope.visible("RoleAssignment"),
                 )
                 .order_by(User.email, RoleAssignmentRow.role)
             ).scalars()

@@ -71,7 +71,7 @@ class DrillDown:
         page = Page.from_args(first, after, info.context.settings.max_page_size)
         session = info.context.session
         query = domain.consumption_query(
-            service_amounts=and_(self.amounts, info.context.scope.visible("ConsumptionRecord")),
+            service_amounts=self.amounts,
             date_from=from_,
             date_to=to,
         )
@@ -118,7 +118,6 @@ class CustomerActivity:
         """Visible active agreements in the selected workgroups (or the one asked for)."""
         loaders = agreement_loaders(info.context)
         return and_(
-            info.context.scope.visible("Agreement"),
             domain.active_condition(loaders.today),
             AgreementRow.workgroup_id.in_(self.workgroup_ids)  # type: ignore[attr-defined]
             if self.workgroup_ids is not None
@@ -132,7 +131,6 @@ class CustomerActivity:
         rows = list(
             info.context.session.execute(
                 domain.agreement_query(
-                    visible=info.context.scope.visible("Agreement"),
                     workgroup_ids=self.workgroup_ids,
                     agreement_id=self.agreement_id,
                     active=True,
@@ -149,7 +147,6 @@ class CustomerActivity:
     )
     def enterprise(self, info: Info) -> list[CategoryTotal]:
         amounts = and_(
-            info.context.scope.visible("ServiceAmount"),
             self._agreements_condition(info, self.agreement_id),
             PackageRow.kind == enums.PackageKind.ENTERPRISE.value,
             PackageRow.status == enums.PackageStatus.ACTIVE.value,
@@ -174,7 +171,6 @@ class CustomerActivity:
                 raise BadUserInput("No package with this id.", argument="packageId")
         rows = domain.packages_of(
             session=info.context.session,
-            visible=info.context.scope.visible("Package"),
             agreement_ids=[agreement.id],  # type: ignore[list-item]
             kind=enums.PackageKind.ADD_ON,
             status=enums.PackageStatus(status.value) if status else None,
@@ -191,7 +187,6 @@ class CustomerActivity:
         if agreement_id is not None:
             chosen = self._visible_agreement(info, agreement_id).id
         amounts = and_(
-            info.context.scope.visible("ServiceAmount"),
             self._agreements_condition(info, chosen),
             ServiceAmountRow.category == category.value,
         )
@@ -220,7 +215,6 @@ class CustomerActivity:
             row = (
                 info.context.session.execute(
                     domain.agreement_query(
-                        visible=info.context.scope.visible("Agreement"),
                         workgroup_ids=self.workgroup_ids,
                         agreement_id=pk,
                         today=agreement_loaders(info.context).today,

@@ -30,12 +30,11 @@ class AgreementLoaders:
         self.session = context.session
         self.scope = context.scope
         self.today = domain.today_utc()
-        session, scope = self.session, self.scope
+        session = self.session
 
         def agreements_by_customer(ids: list[int]) -> dict:
             rows = domain.list_agreements(
                 session=session,
-                visible=scope.visible("Agreement"),
                 customer_ids=ids,
                 today=self.today,
             )
@@ -46,7 +45,6 @@ class AgreementLoaders:
             def load(ids: list[int]) -> dict:
                 rows = domain.packages_of(
                     session=session,
-                    visible=scope.visible("Package"),
                     agreement_ids=ids,
                     kind=kind,
                     status=status,
@@ -58,7 +56,7 @@ class AgreementLoaders:
 
         def amounts_by_package(ids: list[int]) -> dict:
             rows = domain.service_amounts_of(
-                session=session, visible=scope.visible("ServiceAmount"), package_ids=ids
+                session=session, package_ids=ids
             )
             self.announce_amounts(rows)
             return _grouped(rows, lambda s: s.package_id)
@@ -68,7 +66,7 @@ class AgreementLoaders:
 
         def customers_by_id(ids: list[int]) -> dict:
             rows = session.execute(
-                select(Customer).where(scope.visible("Customer"), among(Customer.id, ids))
+                select(Customer).where(among(Customer.id, ids))
             ).scalars()
             return {c.id: c for c in rows}
 
@@ -109,7 +107,6 @@ class AgreementLoaders:
         date_to: dt.date | None,
     ) -> dict[int, tuple[list[ConsumptionRecord], int]]:
         query = domain.consumption_query(
-            service_amounts=self.scope.visible("ConsumptionRecord"),
             date_from=date_from,
             date_to=date_to,
         )

@@ -38,7 +38,6 @@ def agreement_page(
     page = Page.from_args(first, after, context.settings.max_page_size)
     loaders = agreement_loaders(context)
     query = domain.agreement_query(
-        visible=context.scope.visible("Agreement"),
         workgroup_ids=workgroup_ids,
         customer_ids=None if customer_id is None else [customer_id],
         active=active,
@@ -70,7 +69,7 @@ def by_id(table, type_name: str):
             return None
         return (
             info.context.session.execute(
-                select(table).where(table.id == pk, info.context.scope.visible(type_name))
+                select(table).where(table.id == pk)
             )
             .scalars()
             .first()
@@ -92,7 +91,7 @@ def consumption_record_by_id(info: Info, global_id: str):
         info.context.session.execute(
             select(ConsumptionRecordRow)
             .join(ServiceAmountRow, ServiceAmountRow.id == ConsumptionRecordRow.service_amount_id)
-            .where(ConsumptionRecordRow.id == pk, info.context.scope.visible("ConsumptionRecord"))
+            .where(ConsumptionRecordRow.id == pk)
         )
         .scalars()
         .first()

@@ -29,17 +29,17 @@ def activity_page(
     first: int,
     after: str | None,
 ) -> Connection:
+    at_from, at_to = _utc(at_from, "from"), _utc(at_to, "to")
     if at_from is not None and at_to is not None and at_from > at_to:
         raise BadUserInput("`from` must not be after `to`.", argument="from")
     context = info.context
     page = Page.from_args(first, after, context.settings.max_page_size)
     query = domain.activity_query(
-        visible=context.scope.visible("ActivityRecord"),
         workgroup_id=workgroup_id,
         target=target,
         actor_email=actor_email,
-        at_from=_utc(at_from),
-        at_to=_utc(at_to),
+        at_from=at_from,
+        at_to=at_to,
     )
     rows = list(
         context.session.execute(
@@ -59,9 +59,7 @@ class FeedLoaders:
             def load(ids: list[int]) -> dict:
                 pages = pages_by_parent(
                     session=context.session,
-                    query=domain.activity_query(
-                        visible=context.scope.visible("ActivityRecord")
-                    ).where(domain.ActivityRecord.target_type == "Customer"),
+                    query=domain.activity_query(target_type="Customer"),
                     entity=domain.ActivityRecord,
                     parent_column=domain.ActivityRecord.target_id,
                     order_by=domain.ACTIVITY_ORDER,
@@ -87,10 +85,20 @@ def customer_feed(info: Info, customer_id: int, first: int, after: str | None) -
     return connection(rows, page, lambda: total)
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+def _utc(moment: dt.datetime | None, argument: str) -> dt.datetime | None:
+    """The moment in UTC (a moment without an offset is taken as UTC); a moment whose UTC time
+    falls outside the years 1-9999 (`0001-01-01T00:00:00+14:00`) is a bad argument."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise BadUserInput(
+            f"`{argument}` is outside the years 1 to 9999 once converted to UTC.",
+            argument=argument,
+        ) from None
 
 
 @strawberry.type

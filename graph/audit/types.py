@@ -10,6 +10,15 @@ from graph.workgroups.types import Workgroup
 from models.activity import ActivityRecord as ActivityRecordRow
 
 
+def _readable(record: ActivityRecordRow, values: dict | None, info: Info) -> dict | None:
+    context = info.context
+    masked, denied = context.scope.masked_values(record.action, record.workgroup_id, values)
+    if denied:
+        # Reading the path needs graphql-core's full Info (only when something is masked).
+        context.report_masked(denied, info.path.as_list())
+    return masked
+
+
 @strawberry.type(
     description="An append-only audit entry: who changed what, when, from what to what."
 )
@@ -17,8 +26,17 @@ class ActivityRecord(Node):
     at: dt.datetime
     action: str = strawberry.field(description='What happened, e.g. "customer.update".')
     target_type: str
-    before: JSON | None = strawberry.field(description="The changed values before.")
-    after: JSON | None = strawberry.field(description="The changed values after.")
+
+    @strawberry.field(
+        description="The changed values before; a value whose field the viewer may not read "
+        "is null (with a FORBIDDEN error naming the field)."
+    )
+    def before(self, root: ActivityRecordRow, info: Info) -> JSON | None:
+        return _readable(root, root.before, info)
+
+    @strawberry.field(description="The changed values after, masked like `before`.")
+    def after(self, root: ActivityRecordRow, info: Info) -> JSON | None:
+        return _readable(root, root.after, info)
 
     @strawberry.field
     def id(self, root: ActivityRecordRow) -> strawberry.ID:

@@ -9,7 +9,6 @@ workgroups sees each customer's numbers by their roles there.
 import datetime as dt
 
 import strawberry
-from sqlalchemy import and_
 from strawberry.types import Info
 
 from graph.agreements.types import AmountUnit, PackageKind, PackageStatus, ServiceCategory
@@ -22,21 +21,20 @@ from models.agreements import today_utc
 
 class OverviewLoaders:
     def __init__(self, context):
-        session, scope = context.session, context.scope
+        session = context.session
         self.today = today_utc()
         self.contacts = BatchLoader(
             lambda ids: domain.contact_counts(session=session, customer_ids=ids), int
         )
         self.open_cases = BatchLoader(
             lambda ids: domain.open_case_counts(
-                session=session, visible=scope.visible("SupportCase"), customer_ids=ids
+                session=session, customer_ids=ids
             ),
             int,
         )
         self.active_agreements = BatchLoader(
             lambda ids: domain.active_agreement_counts(
                 session=session,
-                visible=scope.visible("Agreement"),
                 customer_ids=ids,
                 today=self.today,
             ),
@@ -45,12 +43,6 @@ class OverviewLoaders:
         self.services = BatchLoader(
             lambda ids: domain.service_usage(
                 session=session,
-                visible=and_(
-                    scope.visible("ConsumptionRecord"),
-                    scope.visible("ServiceAmount"),
-                    scope.visible("Package"),
-                    scope.visible("Agreement"),
-                ),
                 customer_ids=ids,
             ),
             list,
@@ -58,7 +50,6 @@ class OverviewLoaders:
         self.packages = BatchLoader(
             lambda ids: domain.package_lines(
                 session=session,
-                visible=and_(scope.visible("Package"), scope.visible("Agreement")),
                 customer_ids=ids,
             ),
             list,

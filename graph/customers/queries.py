@@ -28,7 +28,7 @@ from models.customers import (
 from models.db import utcnow
 from models.enums import CustomerStatus
 from models.recent import KEPT_PER_USER, recent_customers, record_views
-from policies import Forbidden
+from policies.arguments import SEARCHED_FIELDS
 
 log = logging.getLogger("clientele.graphql")
 
@@ -53,20 +53,10 @@ def customer_page(
         raise BadUserInput(f"`search` has at most {SEARCH_MAX} characters.", argument="search")
     if tag is not None and len(tag) > TAG_MAX:
         raise BadUserInput(f"`tag` has at most {TAG_MAX} characters.", argument="tag")
-    # Filtering or sorting by a field reveals it: only for viewers who may read it.
-    scope = context.scope
-    if tag is not None and not scope.may_read_everywhere("Customer", "Customer.tags"):
-        raise Forbidden("Customer.tags")
-    if sort in (CustomerSort.LOCATION_ASC, CustomerSort.LOCATION_DESC) and not (
-        scope.may_read_everywhere("Customer", "Customer.primaryLocation")
-        and scope.may_read_everywhere("Customer", "Customer.city")
-    ):
-        raise Forbidden("Customer.primaryLocation")
-    if project_id is not None and not scope.may_read_everywhere("Customer", "Customer.projects"):
-        raise Forbidden("Customer.projects")
+    # Filtering and sorting by a field were decided before execution (policies.arguments); a
+    # search matches domains only on the rows whose domains the viewer may read.
     spec = CustomerFilter(
-        search_domains=scope.may_read_everywhere("Customer", "Customer.primaryDomain")
-        and scope.may_read_everywhere("Customer", "Customer.domains"),
+        search_domains=context.scope.readable_rows("Customer", SEARCHED_FIELDS["Customer"]),
         workgroup_id=workgroup_id,
         search=search,
         status=CustomerStatus(status.value) if status is not None else None,
@@ -74,10 +64,8 @@ def customer_page(
         project_id=project_id,
     )
     session: Session = context.session
-    visible = context.scope.visible("Customer")
     rows = list_customers(
         session=session,
-        visible=visible,
         spec=spec,
         sort=CustomerSort(sort.value),
         offset=page.offset,
@@ -87,7 +75,7 @@ def customer_page(
     context.loaders.customer_tags.want(row.id for row in rows)
     context.loaders.announce("Customer", (row.id for row in rows))
     return connection(
-        rows, page, lambda: count_customers(session=session, visible=visible, spec=spec)
+        rows, page, lambda: count_customers(session=session, spec=spec)
     )
 
 
@@ -96,7 +84,7 @@ def customer_by_id(context: Context, global_id: str):
     if pk is None:
         return None
     return get_customer(
-        session=context.session, visible=context.scope.visible("Customer"), customer_id=pk
+        session=context.session, customer_id=pk
     )
 
 
@@ -105,7 +93,7 @@ def open_customer(context: Context, global_id: str):
     may see it (recorded once the request is done, see `remember_opened_customers`)."""
     row = customer_by_id(context, global_id)
     if row is not None:
-        context.opened_customers.append(row.id)  # type: ignore[arg-type]
+        context.opened_customers.append((row.id, row.workgroup_id))
     return row
 
 
@@ -149,7 +137,7 @@ def remember_opened_customers(context: Context) -> None:
         record_views(
             session=session,
             user_id=viewer_id,
-            customer_ids=context.opened_customers,
+            customers=context.opened_customers,
             at=utcnow(),
         )
         session.commit()
@@ -169,7 +157,6 @@ def recent_customer_list(context: Context, *, first: int) -> list:
     rows = recent_customers(
         session=context.session,
         user_id=context.viewer.id,  # type: ignore[arg-type]
-        visible=context.scope.visible("Customer"),
         limit=first,
     )
     context.loaders.workgroups.want(row.workgroup_id for row in rows)

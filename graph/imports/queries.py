@@ -15,7 +15,7 @@ def import_job_by_id(context: Context, global_id: str) -> ImportJobRow | None:
     if pk is None:
         return None
     return context.session.execute(
-        select(ImportJobRow).where(ImportJobRow.id == pk, context.scope.visible("ImportJob"))
+        select(ImportJobRow).where(ImportJobRow.id == pk)
     ).scalar_one_or_none()
 
 

@@ -15,7 +15,6 @@ from graph.core.mutations import (
 from graph.core.types import UserError
 from graph.customers.queries import customer_by_id
 from graph.customers.types import Customer
-from graph.ids import decode_pk
 from graph.partner.inputs import (
     AddContactInput,
     AddContractInput,
@@ -23,6 +22,7 @@ from graph.partner.inputs import (
     UpdateContactInput,
 )
 from graph.partner.types import Catalog, Contact, Contract, Order, Project, ServiceLevel
+from graph.rows import row_by_id
 from graph.workgroups.queries import visible_workgroup_pk
 from models import partner as domain
 from models.customers import Contact as ContactRow
@@ -59,23 +59,11 @@ class ProjectPayload:
 
 
 def _visible_contact(info: Info, contact_id: str) -> ContactRow | None:
-    pk = decode_pk(contact_id, "Contact")
-    contact = info.context.session.get(ContactRow, pk) if pk is not None else None
-    if contact is None or not info.context.scope.sees_workgroup_rows(
-        "Customer", contact.workgroup_id
-    ):
-        return None
-    return contact
+    return row_by_id(info.context, "Contact", contact_id)
 
 
 def _visible_project(info: Info, project_id: str) -> domain.Project | None:
-    pk = decode_pk(project_id, "Project")
-    project = info.context.session.get(domain.Project, pk) if pk is not None else None
-    if project is None or not info.context.scope.sees_workgroup_rows(
-        "Customer", project.workgroup_id
-    ):
-        return None
-    return project
+    return row_by_id(info.context, "Project", project_id)
 
 
 def _customer_or_none(info: Info, customer_id) -> tuple[object | None, bool]:

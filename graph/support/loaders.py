@@ -12,20 +12,18 @@ from models.paging import pages_by_parent
 
 class SupportLoaders:
     def __init__(self, context):
-        session, scope = context.session, context.scope
+        session = context.session
         self.context = context
 
-        def visible_by_id(table, type_name):
+        def visible_by_id(table):
             def load(ids: list[int]) -> dict:
-                rows = session.execute(
-                    select(table).where(scope.visible(type_name), among(table.id, ids))
-                ).scalars()
+                rows = session.execute(select(table).where(among(table.id, ids))).scalars()
                 return {row.id: row for row in rows}
 
             return load
 
-        self.customers = BatchLoader(visible_by_id(Customer, "Customer"), lambda: None)
-        self.agreements = BatchLoader(visible_by_id(Agreement, "Agreement"), lambda: None)
+        self.customers = BatchLoader(visible_by_id(Customer), lambda: None)
+        self.agreements = BatchLoader(visible_by_id(Agreement), lambda: None)
         self.shared_with = BatchLoader(
             lambda ids: domain.shared_with(session=session, case_ids=ids), list
         )
@@ -40,7 +38,7 @@ class SupportLoaders:
             def load(ids: list[int]) -> dict:
                 pages = pages_by_parent(
                     session=session,
-                    query=domain.case_query(visible=scope.visible("SupportCase"), status=status),
+                    query=domain.case_query( status=status),
                     entity=domain.SupportCase,
                     parent_column=domain.SupportCase.customer_id,
                     order_by=domain.CASE_ORDER,

@@ -8,19 +8,19 @@ from strawberry.types import Info
 from graph.core.mutations import authorize_mutation, not_found, run_in_transaction
 from graph.core.types import UserError
 from graph.ids import decode_pk
+from graph.rows import row_by_id
 from graph.support.inputs import OpenSupportCaseInput
 from graph.support.queries import case_by_id
 from graph.support.types import Group, SupportCase
 from graph.workgroups.queries import visible_workgroup_pk
 from models import support as domain
-from models.accounts import UserGroup
 from models.agreements import Agreement, Package, ServiceAmount
 from models.customers import Customer
 from models.enums import CaseClassification
 from models.errors import DomainError, ErrorCode, FieldError
-from policies.rows import ROW_RELATIONS
+from policies.row_types import ROW_TYPES
 
-PRIMARY_CONTACT = ROW_RELATIONS["SupportCase"][0]
+PRIMARY_CONTACT = ROW_TYPES["SupportCase"].relation_role[0]  # type: ignore[index]
 
 
 @strawberry.type
@@ -42,7 +42,7 @@ def _relations(info: Info, support_case) -> tuple[str, ...]:
 
 def _linked(info: Info, workgroup_id: int, data: OpenSupportCaseInput) -> dict:
     """The ids the case links to, each visible to the viewer and of the case's workgroup."""
-    session, scope = info.context.session, info.context.scope
+    session = info.context.session
     links = {}
     for field, table, type_name in (
         ("customer_id", Customer, "Customer"),
@@ -60,7 +60,6 @@ def _linked(info: Info, workgroup_id: int, data: OpenSupportCaseInput) -> dict:
             and session.execute(
                 select(table.id).where(
                     table.id == pk,
-                    scope.visible(type_name),
                     # the customer is the case's workgroup's; an agreement may be another's
                     table.workgroup_id == workgroup_id if table is Customer else true(),
                 )
@@ -187,8 +186,7 @@ def _share(info: Info, email: str, *, share: bool):
 
 def _group_access(info: Info, group_id: str, *, grant: bool):
     def change(case):
-        pk = decode_pk(group_id, "Group")
-        group = info.context.session.get(UserGroup, pk) if pk is not None else None
+        group = row_by_id(info.context, "Group", group_id)
         if group is None or group.workgroup_id != case.workgroup_id:
             raise DomainError(
                 [
@@ -212,9 +210,8 @@ def _group_access(info: Info, group_id: str, *, grant: bool):
 
 def _on_group(info: Info, group_id: str, email: str, *, member: bool) -> GroupPayload:
     context = info.context
-    pk = decode_pk(group_id, "Group")
-    group = context.session.get(UserGroup, pk) if pk is not None else None
-    if group is None or not context.scope.sees_workgroup_rows("Workgroup", group.workgroup_id):
+    group = row_by_id(context, "Group", group_id)
+    if group is None:
         return GroupPayload(group=None, errors=not_found("groupId", "group"))
     authorize_mutation(info, workgroup_id=group.workgroup_id)
     changed, errors = run_in_transaction(

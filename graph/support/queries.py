@@ -7,12 +7,11 @@ from strawberry.types import Info
 from graph.errors import BadUserInput
 from graph.ids import decode_pk
 from graph.pagination import Connection, Page, connection
+from graph.rows import row_by_id
 from graph.support.loaders import support_loaders
 from graph.support.types import AdditionalCase, CaseClassification, CaseStatus, SupportCase
 from models import support as domain
-from models.accounts import UserGroup
 from models.agreements import count_rows, today_utc
-from policies.authorizer import READ
 
 NOTHING = -1
 SEARCH_MAX = 200
@@ -34,7 +33,6 @@ def case_page(
         raise BadUserInput(f"`search` has at most {SEARCH_MAX} characters.", argument="search")
     page = Page.from_args(first, after, context.settings.max_page_size)
     query = domain.case_query(
-        visible=context.scope.visible("SupportCase"),
         workgroup_ids=workgroup_ids,
         customer_id=customer_id,
         status=status,
@@ -56,7 +54,6 @@ def additional_case_page(
     context = info.context
     page = Page.from_args(first, after, context.settings.max_page_size)
     query = domain.additional_cases_query(
-        visible=context.scope.visible("SupportCase"),
         workgroup_ids=workgroup_ids,
         today=today_utc(),
     )
@@ -75,7 +72,7 @@ def case_by_id(info: Info, global_id: str):
     return (
         info.context.session.execute(
             select(domain.SupportCase).where(
-                domain.SupportCase.id == pk, info.context.scope.visible("SupportCase")
+                domain.SupportCase.id == pk
             )
         )
         .scalars()
@@ -84,14 +81,8 @@ def case_by_id(info: Info, global_id: str):
 
 
 def group_by_id(info: Info, global_id: str):
-    """A group, for those who may list its workgroup's groups; else None, as for no group."""
-    pk = decode_pk(global_id, "Group")
-    group = info.context.session.get(UserGroup, pk) if pk is not None else None
-    if group is None or not info.context.scope.may(
-        "Workgroup.groups", workgroup_id=group.workgroup_id, action=READ
-    ):
-        return None
-    return group
+    """A group the viewer may see; else None, as for no group."""
+    return row_by_id(info.context, "Group", global_id)
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ def visible_workgroup_pk(context, global_id: str | None) -> int | None:
     if pk is None or not context.scope.sees_workgroup_rows("Workgroup", pk):
         return None
     found = context.session.execute(
-        select(WorkgroupRow.id).where(WorkgroupRow.id == pk, context.scope.visible("Workgroup"))
+        select(WorkgroupRow.id).where(WorkgroupRow.id == pk)
     ).first()
     return pk if found else None
 
@@ -27,7 +27,7 @@ def workgroup_by_id(info: Info, global_id: str) -> WorkgroupRow | None:
     return (
         info.context.session.execute(
             select(WorkgroupRow).where(
-                WorkgroupRow.id == pk, info.context.scope.visible("Workgroup")
+                WorkgroupRow.id == pk
             )
         )
         .scalars()
@@ -43,11 +43,9 @@ class WorkgroupQueries:
     ) -> Connection[Workgroup]:
         context = info.context
         page = Page.from_args(first, after, context.settings.max_page_size)
-        visible = context.scope.visible("Workgroup")
         rows = list(
             context.session.execute(
                 select(WorkgroupRow)
-                .where(visible)
                 .order_by(func.lower(WorkgroupRow.name), WorkgroupRow.id)
                 .offset(page.offset)
                 .limit(page.limit + 1)
@@ -57,7 +55,7 @@ class WorkgroupQueries:
             rows,
             page,
             lambda: context.session.execute(
-                select(func.count()).select_from(WorkgroupRow).where(visible)
+                select(func.count()).select_from(WorkgroupRow)
             ).scalar_one(),
         )
 

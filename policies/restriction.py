@@ -1,0 +1,58 @@
+"""The one restriction: every ORM read of a tenant table (policies.row_types) in a request's
+session is narrowed to the rows its viewer may see.
+
+The request's session carries the viewer's access scope; on every SELECT, UPDATE or DELETE it
+executes — lists, by id, `session.get`, loaders, counts, subqueries, EXISTS — the scope's
+condition for each tenant table is added wherever that table appears (SQLAlchemy's
+`with_loader_criteria`), so no call site has to remember it. A read that must see everything
+says so with `models.db.unrestricted(statement, why)`; sessions that serve nobody's request
+are opened with `models.db.system_session(engine, why)`.
+"""
+
+from contextvars import ContextVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from models.db import RESTRICTED, UNRESTRICTED
+from policies.scope import AccessScope, tables_named
+
+SCOPE = "clientele_scope"
+
+# Set while a request is served: reads of tenant tables then must be restricted or say why not
+# (the test suite's guard counts any that are neither).
+serving_request: ContextVar[bool] = ContextVar("serving_request", default=False)
+
+
+def restrict(session: Session, scope: AccessScope) -> None:
+    """From now on, every read through `session` sees only what `scope`'s viewer may see."""
+    session.info[SCOPE] = scope
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _restrict_reads(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    why = state.execution_options.get(UNRESTRICTED) or state.session.info.get(UNRESTRICTED)
+    if why:
+        state.update_execution_options(**{UNRESTRICTED: why})
+        return
+    scope: AccessScope | None = state.session.info.get(SCOPE)
+    if scope is None or not state.is_orm_statement:
+        # A statement of table columns names no ORM entity for the criteria to attach to: it
+        # is left unmarked, and the test suite's guard fails any such read of a tenant table.
+        return
+    criteria = scope.loader_criteria()
+    if criteria:
+        # Only the tables the statement reads (and those their conditions read): the options'
+        # cache keys are computed on every execution, so each one left out saves work.
+        wanted: set[str] = set()
+        pending = [t for t in tables_named(state.statement) if t in criteria]
+        while pending:
+            table = pending.pop()
+            if table not in wanted:
+                wanted.add(table)
+                pending.extend(t for t in criteria[table][1] if t in criteria)
+        if wanted:
+            state.statement = state.statement.options(*(criteria[t][0] for t in sorted(wanted)))
+    state.update_execution_options(**{RESTRICTED: True})
