@@ -42,17 +42,19 @@ def _restrict_reads(state: ORMExecuteState) -> None:
         # A statement of table columns names no ORM entity for the criteria to attach to: it
         # is left unmarked, and the test suite's guard fails any such read of a tenant table.
         return
-    criteria = scope.loader_criteria()
-    if criteria:
-        # Only the tables the statement reads (and those their conditions read): the options'
-        # cache keys are computed on every execution, so each one left out saves work.
-        wanted: set[str] = set()
-        pending = [t for t in tables_named(state.statement) if t in criteria]
-        while pending:
-            table = pending.pop()
-            if table not in wanted:
-                wanted.add(table)
-                pending.extend(t for t in criteria[table][1] if t in criteria)
-        if wanted:
-            state.statement = state.statement.options(*(criteria[t][0] for t in sorted(wanted)))
+    # Only the tables the statement reads (and those their conditions read): the options' cache
+    # keys are computed on every execution, so each one left out saves work.
+    options: dict[str, object] = {}
+    pending = list(tables_named(state.statement))
+    while pending:
+        table = pending.pop()
+        if table in options:
+            continue
+        criteria = scope.loader_criteria(table)
+        options[table] = criteria[0] if criteria else None
+        if criteria:
+            pending.extend(criteria[1])
+    chosen = [options[t] for t in sorted(options) if options[t] is not None]
+    if chosen:
+        state.statement = state.statement.options(*chosen)
     state.update_execution_options(**{RESTRICTED: True})

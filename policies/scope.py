@@ -14,7 +14,7 @@ from models.activity import ActivityRecord
 from policies.activity_subjects import ACTIVITY_SUBJECTS
 from policies.authorizer import AUTHENTICATED, READ, WRITE, Authorizer
 from policies.errors import Forbidden
-from policies.row_types import LINK_TABLES, PART_OF_ROW, RELATED
+from policies.row_types import LINK_TABLES, PART_OF_ROW, RELATED, LinkTable, RowType
 from policies.row_types import ROW_TYPES as DECLARED
 from policies.rows import (
     CATEGORIES,
@@ -24,6 +24,11 @@ from policies.rows import (
 )
 
 ROW_TYPES = frozenset(DECLARED)
+# Every tenant table by name: its row type, or its link table declaration.
+TENANT_TABLES: dict[str, RowType | LinkTable] = {
+    **{row.table.__tablename__: row for row in DECLARED.values()},
+    **{link.table.__tablename__: link for link in LINK_TABLES},
+}
 RELATION_ROLES = frozenset(
     row.relation_role[0] for row in DECLARED.values() if row.relation_role is not None
 )
@@ -87,7 +92,7 @@ class AccessScope:
     workgroup_roles: Mapping[int, frozenset[str]]
     _visible_in: dict[str, tuple[bool, frozenset[int]]] = field(default_factory=dict)
     _conditions: dict[str, ColumnElement[bool]] = field(default_factory=dict)
-    _criteria: dict[str, tuple[Any, frozenset[str]]] | None = None
+    _criteria: dict[str, tuple[Any, frozenset[str]] | None] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -274,25 +279,30 @@ class AccessScope:
         everywhere, listed = self.row_workgroups(link.visible_as)
         return workgroup_condition(link.tenant_key, everywhere=everywhere, workgroup_ids=listed)
 
-    def loader_criteria(self) -> dict[str, tuple[Any, frozenset[str]]]:
-        """The restriction of each tenant table for this viewer, by table name: the ORM loader
-        criteria, and the tenant tables the condition itself reads (whose restriction must
-        come along: an activity record is visible through its target's). Tables the viewer
-        sees whole are left out. Added by the session to every read (policies.restriction)."""
-        if self._criteria is None:
-            conditions = [
-                (row.table, self.visible(name)) for name, row in DECLARED.items()
-            ] + [(link.table, self.link_visible(link)) for link in LINK_TABLES]
-            tenant = frozenset(table.__tablename__ for table, _ in conditions)
-            self._criteria = {
-                table.__tablename__: (
-                    with_loader_criteria(table, condition, include_aliases=True),
-                    tables_named(condition) & tenant,
+    def loader_criteria(self, table_name: str) -> tuple[Any, frozenset[str]] | None:
+        """The restriction of one tenant table for this viewer: the ORM loader criteria, and
+        the tenant tables the condition itself reads (whose restriction must come along: an
+        activity record is visible through its target's). None for a table that is not a
+        tenant table or that the viewer sees whole. Built when a statement first reads the
+        table, then kept for the request. Added by the session to every read
+        (policies.restriction)."""
+        if table_name in self._criteria:
+            return self._criteria[table_name]
+        declared = TENANT_TABLES.get(table_name)
+        found = None
+        if declared is not None:
+            condition = (
+                self.visible(declared.name)
+                if isinstance(declared, RowType)
+                else self.link_visible(declared)
+            )
+            if not isinstance(condition, True_):
+                found = (
+                    with_loader_criteria(declared.table, condition, include_aliases=True),
+                    tables_named(condition) & TENANT_TABLES.keys(),
                 )
-                for table, condition in conditions
-                if not isinstance(condition, True_)
-            }
-        return self._criteria
+        self._criteria[table_name] = found
+        return found
 
     def row_workgroups(self, type_name: str) -> tuple[bool, frozenset[int]]:
         """Where any row of `type_name` may be visible, whole or by category."""
