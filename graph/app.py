@@ -36,7 +36,7 @@ from models.db import make_engine
 from models.migrate import pending_migration_message
 from models.settings import Settings, get_settings
 from policies import Authorizer
-from policies.restriction import serving_request
+from policies.restriction import serving
 
 log = logging.getLogger("clientele.http")
 
@@ -233,11 +233,8 @@ class GraphQLEndpoint:
     def execute(
         self, *, email: str, params: dict, allowed, request_id: str
     ) -> tuple[int, dict[str, Any]]:
-        serving = serving_request.set(True)
-        try:
+        with serving():
             return self._execute(email=email, params=params, allowed=allowed, request_id=request_id)
-        finally:
-            serving_request.reset(serving)
 
     def _execute(
         self, *, email: str, params: dict, allowed, request_id: str

@@ -32,7 +32,7 @@ from models.settings import Settings
 from policies import AccessScope, Authorizer, restrict
 from policies.authorizer import READ
 from policies.coordinates import ACTIVITY_EXPORT, CUSTOMER_EXPORT, EDUCATION_EXPORT
-from policies.restriction import serving_request
+from policies.restriction import serving
 
 BATCH = 1000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -133,14 +133,11 @@ class CsvExport:
     def _authorized_plan(self, request: Request, token: str) -> ExportPlan:
         email = identity_from_token(token, self.settings)
         with Session(self.engine, expire_on_commit=False) as session:
-            token = serving_request.set(True)
-            try:
+            with serving():
                 _, scope, workgroup_id = authorized_workgroup(
                     session, email, self.authorizer, request, self.coordinate
                 )
                 plan = self.plan(request, session, scope, workgroup_id)
-            finally:
-                serving_request.reset(token)
             plan.scope = scope
             return plan
 

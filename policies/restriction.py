@@ -9,6 +9,8 @@ says so with `models.db.unrestricted(statement, why)`; sessions that serve nobod
 are opened with `models.db.system_session(engine, why)`.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import event
@@ -22,6 +24,16 @@ SCOPE = "clientele_scope"
 # Set while a request is served: reads of tenant tables then must be restricted or say why not
 # (the test suite's guard counts any that are neither).
 serving_request: ContextVar[bool] = ContextVar("serving_request", default=False)
+
+
+@contextmanager
+def serving() -> Iterator[None]:
+    """Marks the work inside as serving a request (for the guard over unrestricted reads)."""
+    token = serving_request.set(True)
+    try:
+        yield
+    finally:
+        serving_request.reset(token)
 
 
 def restrict(session: Session, scope: AccessScope) -> None:

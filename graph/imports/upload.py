@@ -22,6 +22,7 @@ from models import imports as domain
 from models.settings import Settings
 from policies import Authorizer
 from policies.coordinates import IMPORT_COORDINATES
+from policies.restriction import serving
 
 log = logging.getLogger("clientele.http")
 
@@ -129,11 +130,11 @@ class ImportFiles:
     def _allowed(self, request: Request, token: str, kind: domain.ImportKind) -> None:
         """Refuses (401, 404, 403) unless the token's viewer may import `kind` into the
         request's workgroup."""
-        with Session(self.engine) as session:
+        with serving(), Session(self.engine) as session:
             self._authorized_workgroup(session, request, token, kind)
 
     def _store(self, request: Request, token: str, kind: domain.ImportKind, raw: bytes) -> dict:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with serving(), Session(self.engine, expire_on_commit=False) as session:
             # Decided again with the file in hand: a role revoked meanwhile is not used.
             workgroup_id, viewer_id = self._authorized_workgroup(session, request, token, kind)
             try:
