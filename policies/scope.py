@@ -24,6 +24,7 @@ from policies.rows import (
 )
 
 ROW_TYPES = frozenset(DECLARED)
+ROW_TYPE_TABLES = frozenset(row.table.__tablename__ for row in DECLARED.values())
 # Every tenant table by name: its row type, or its link table declaration.
 TENANT_TABLES: dict[str, RowType | LinkTable] = {
     **{row.table.__tablename__: row for row in DECLARED.values()},
@@ -281,11 +282,12 @@ class AccessScope:
 
     def loader_criteria(self, table_name: str) -> tuple[Any, frozenset[str]] | None:
         """The restriction of one tenant table for this viewer: the ORM loader criteria, and
-        the tenant tables the condition itself reads (whose restriction must come along: an
-        activity record is visible through its target's). None for a table that is not a
-        tenant table or that the viewer sees whole. Built when a statement first reads the
-        table, then kept for the request. Added by the session to every read
-        (policies.restriction)."""
+        the row types' tables the condition itself reads (whose restriction must come along:
+        an activity record is visible through its target's). Link tables a condition reads
+        are the viewer's own relations (the member rule's shares and groups) and need none.
+        None for a table that is not a tenant table or that the viewer sees whole. Built when
+        a statement first reads the table, then kept for the request. Added by the session to
+        every read (policies.restriction)."""
         if table_name in self._criteria:
             return self._criteria[table_name]
         declared = TENANT_TABLES.get(table_name)
@@ -299,7 +301,7 @@ class AccessScope:
             if not isinstance(condition, True_):
                 found = (
                     with_loader_criteria(declared.table, condition, include_aliases=True),
-                    tables_named(condition) & TENANT_TABLES.keys(),
+                    tables_named(condition) & ROW_TYPE_TABLES,
                 )
         self._criteria[table_name] = found
         return found
