@@ -4,13 +4,11 @@ import base64
 import binascii
 import re
 
+from models.global_ids import encode_id as encode_id  # the one implementation, re-exported
+
 _PK = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also admits "²"
 _LARGEST_PK = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL
 NO_ROW = -1
-
-
-def encode_id(type_name: str, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
 def decode_id(value: str | None, expected_type: str | None = None) -> tuple[str, int] | None:

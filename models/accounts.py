@@ -5,7 +5,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Index, UniqueConstraint, func, select
+from sqlalchemy import Column, Index, UniqueConstraint, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
@@ -167,12 +169,21 @@ def _exact_email(email: str) -> str:
 
 
 def get_or_create_user(*, session: Session, email: str) -> User:
+    """The user with this e-mail, created if there is none. Two transactions creating one user
+    at the same moment both get it: the insert skips a row that exists or is inserted
+    meanwhile (it waits for the other transaction to end, or for SQLite's write lock)."""
     email = _exact_email(email)
     user = session.exec(select(User).where(User.email == email)).scalars().first()
     if user is None:
-        user = User(email=email)
-        session.add(user)
-        session.flush()
+        insert = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        session.execute(
+            insert(User)
+            .values(email=email, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["email"])
+        )
+        user = session.exec(select(User).where(User.email == email)).scalars().one()
     return user
 
 
@@ -225,7 +236,12 @@ def create_workgroup(*, session: Session, name: str, actor_id: int | None) -> Wo
         )
     workgroup = Workgroup(name=name)
     session.add(workgroup)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as failure:  # created by a concurrent transaction meanwhile
+        raise DomainError(
+            [FieldError("name", f"A workgroup named {name!r} exists.", ErrorCode.DUPLICATE)]
+        ) from failure
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -278,7 +294,7 @@ def grant_role(
         action="role.grant",
         target_type="User",
         target_id=user.id,
-        after={"email": user.email, "role": role.value},
+        after={"email": user.email, "role": role.name},  # as the API's Role enum names it
     )
     return assignment
 
@@ -307,8 +323,15 @@ def revoke_role(
         raise DomainError(
             [FieldError("email", f"{email} does not hold {role.value} here.", ErrorCode.NOT_FOUND)]
         )
-    session.delete(assignment)
-    session.flush()  # takes the write lock (SQLite) / the row lock (PostgreSQL) first
+    # Takes the write lock (SQLite) / the row lock (PostgreSQL) first. A concurrent revoke that
+    # deleted the row meanwhile leaves nothing to delete: this one did not take the role away.
+    removed = session.execute(
+        delete(RoleAssignment).where(RoleAssignment.id == assignment.id)
+    ).rowcount  # type: ignore[attr-defined]
+    if removed != 1:
+        raise DomainError(
+            [FieldError("email", f"{email} does not hold {role.value} here.", ErrorCode.NOT_FOUND)]
+        )
     if role is Role.ADMIN:
         # Counted after the delete, with the workgroup row locked: two admins revoking each
         # other at once cannot both see "another admin is left".
@@ -338,7 +361,7 @@ def revoke_role(
         action="role.revoke",
         target_type="User",
         target_id=user.id,  # type: ignore[union-attr]
-        before={"email": user.email, "role": role.value},  # type: ignore[union-attr]
+        before={"email": user.email, "role": role.name},  # type: ignore[union-attr]
     )
 
 

@@ -11,7 +11,10 @@ from models.db import UTCDateTime, utcnow
 
 class ActivityRecord(SQLModel, table=True):
     __tablename__ = "activity_record"
-    __table_args__ = (Index("ix_activity_workgroup_at", "workgroup_id", "at"),)
+    __table_args__ = (
+        Index("ix_activity_workgroup_at", "workgroup_id", "at"),
+        Index("ix_activity_customer_at", "customer_id", "at"),  # Customer.feed, one page each
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
@@ -20,6 +23,9 @@ class ActivityRecord(SQLModel, table=True):
     action: str = Field(max_length=64)
     target_type: str = Field(max_length=32)
     target_id: int | None = None
+    # The customer the change concerns (its own, or its contact's, contract's, tags'...): what
+    # Customer.feed and activity(customerId:) select on.
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
@@ -34,14 +40,24 @@ def record_activity(
     target_id: int | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    customer_id: int | None = None,
 ) -> ActivityRecord:
-    """Adds the record to the caller's transaction; it commits or rolls back with the change."""
+    """Adds the record to the caller's transaction; it commits or rolls back with the change.
+
+    `before` and `after` hold the changed values in API terms (the GraphQL field names of the
+    type policies/activity_subjects.py declares for `action`, references as global ids): an
+    update both, for exactly the fields that changed (changed_values); a creation `after`
+    only; a removal `before` only. `customer_id` names the customer the change concerns; a
+    record whose target is a customer concerns that customer."""
+    if customer_id is None and target_type == "Customer":
+        customer_id = target_id
     record = ActivityRecord(
         actor_id=actor_id,
         workgroup_id=workgroup_id,
         action=action,
         target_type=target_type,
         target_id=target_id,
+        customer_id=customer_id,
         before=before,
         after=after,
     )
@@ -49,11 +65,21 @@ def record_activity(
     return record
 
 
+def changed_values(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The values of `before` and of `after` whose keys differ between the two; both empty when
+    nothing changed."""
+    changed = [key for key in after if before.get(key) != after[key]]
+    return {key: before.get(key) for key in changed}, {key: after[key] for key in changed}
+
+
 def activity_query(
     *,
     workgroup_id: int | None = None,
     target: tuple[str, int] | None = None,
     target_type: str | None = None,
+    customer_id: int | None = None,
     actor_email: str | None = None,
     at_from: datetime | None = None,
     at_to: datetime | None = None,
@@ -70,6 +96,8 @@ def activity_query(
         query = query.where(
             ActivityRecord.target_type == target[0], ActivityRecord.target_id == target[1]
         )
+    if customer_id is not None:
+        query = query.where(ActivityRecord.customer_id == customer_id)
     if actor_email is not None:
         query = query.where(
             ActivityRecord.actor_id.in_(  # type: ignore[union-attr]

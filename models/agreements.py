@@ -124,6 +124,25 @@ def active_condition(today: dt.date) -> ColumnElement[bool]:
     return and_(Agreement.starts_on <= today, Agreement.ends_on >= today)
 
 
+# The package kinds the dashboard's tiles count: the enterprise tile ENTERPRISE packages, the
+# add-on tiles ADD_ON packages. A drill-down covers every tile of its category.
+TILE_KINDS = (PackageKind.ENTERPRISE, PackageKind.ADD_ON)
+
+
+def counted_condition(today: dt.date, kind: PackageKind | None = None) -> ColumnElement[bool]:
+    """The service amounts the dashboard counts (a condition on the package and agreement of a
+    line): the lines of ACTIVE packages of agreements active on `today` — of `kind` (one
+    tile), or of every tile kind (a drill-down). INACTIVE packages (a suspended enterprise
+    package, a retired add-on) are listed but never counted. The one definition behind
+    `enterprise` and `drillDown` totals and the drill-down's records, so they cannot diverge."""
+    kinds = TILE_KINDS if kind is None else (kind,)
+    return and_(
+        active_condition(today),
+        Package.status == PackageStatus.ACTIVE.value,
+        Package.kind.in_([k.value for k in kinds]),  # type: ignore[attr-defined]
+    )
+
+
 def agreement_query(
     *,
     workgroup_ids: Iterable[int] | None = None,

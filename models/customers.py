@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    delete,
     exists,
     false,
     func,
@@ -42,6 +43,7 @@ from models.records import load_records, record_of
 from models.validation import (
     check_country,
     check_domain,
+    check_tag_separator,
     check_text,
     has_control_characters,
     normalize_domain,
@@ -118,6 +120,15 @@ class Contact(SQLModel, table=True):
             unique=True,
             sqlite_where=text("is_main"),
             postgresql_where=text("is_main"),
+        ),
+        # One contact per e-mail address at a customer, also between concurrent transactions.
+        Index(
+            "uq_contact_email_per_customer",
+            "customer_id",
+            text("lower(email)"),
+            unique=True,
+            sqlite_where=text("customer_id IS NOT NULL"),
+            postgresql_where=text("customer_id IS NOT NULL"),
         ),
     )
 
@@ -397,6 +408,8 @@ def _validate(
                 errors.append(
                     FieldError(field, "Control characters are not allowed.", ErrorCode.INVALID)
                 )
+            elif problems := check_tag_separator(field, tags):
+                errors += problems
             else:
                 unique = {t.lower(): t for t in reversed(tags)}
                 clean[name] = [unique[k] for k in dict.fromkeys(t.lower() for t in tags)]
@@ -454,42 +467,53 @@ def _domain_taken_meanwhile() -> Iterator[None]:
 
 
 def _set_tags(session: Session, customer: Customer, names: list[str]) -> None:
+    """Makes `names` the customer's tags, row by row: links to other tags are deleted and
+    missing ones inserted, so a link that stays is never deleted and inserted again, and a
+    link inserted meanwhile by a concurrent transaction is skipped instead of refused."""
     keys = {name.lower(): name for name in names}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     if keys:
         # A tag new to the workgroup may be created by a concurrent transaction at the same
-        # time: insert what is missing, skipping what exists or appears meanwhile.
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        # time: insert what is missing, skipping what exists or appears meanwhile (in the order
+        # of their keys, so that two transactions never wait for each other's rows in turn).
         session.execute(
             insert(Tag)
             .values(
                 [
-                    {"workgroup_id": customer.workgroup_id, "name": name, "name_key": key}
-                    for key, name in keys.items()
+                    {"workgroup_id": customer.workgroup_id, "name": keys[key], "name_key": key}
+                    for key in sorted(keys)
                 ]
             )
             .on_conflict_do_nothing(index_elements=["workgroup_id", "name_key"])
         )
-    existing = {
-        tag.name_key: tag
-        for tag in session.execute(
-            select(Tag).where(
+    tag_ids = sorted(
+        session.execute(
+            select(Tag.id).where(
                 Tag.workgroup_id == customer.workgroup_id,
                 Tag.name_key.in_(list(keys)),  # type: ignore[attr-defined]
             )
         ).scalars()
-    }
-    session.flush()
-    session.execute(CustomerTag.__table__.delete().where(CustomerTag.customer_id == customer.id))  # type: ignore[attr-defined]
-    for key in keys:
-        session.add(
-            CustomerTag(
-                customer_id=customer.id,
-                tag_id=existing[key].id,
-                workgroup_id=customer.workgroup_id,
+    )
+    unwanted = delete(CustomerTag).where(CustomerTag.customer_id == customer.id)
+    if tag_ids:
+        unwanted = unwanted.where(CustomerTag.tag_id.not_in(tag_ids))  # type: ignore[attr-defined]
+    session.execute(unwanted.execution_options(synchronize_session=False))
+    if tag_ids:
+        session.execute(
+            insert(CustomerTag)
+            .values(
+                [
+                    {
+                        "customer_id": customer.id,
+                        "tag_id": tag_id,
+                        "workgroup_id": customer.workgroup_id,
+                    }
+                    for tag_id in tag_ids
+                ]
             )
+            .on_conflict_do_nothing(index_elements=["customer_id", "tag_id"])
         )
-    session.flush()
 
 
 # ---------------------------------------------------------------- changing
@@ -587,13 +611,14 @@ def archive_customer(
             [FieldError(None, "The customer is already archived.", ErrorCode.ARCHIVED)]
         )
     _check_version(customer, expected_version)
+    before = _status_values(customer)
     _bump(
         session,
         customer,
         expected_version,
         {"status": CustomerStatus.ARCHIVED.value, "archived_at": utcnow()},
     )
-    _record_status(session, customer, "customer.archive", actor_id)
+    _record_status(session, customer, "customer.archive", actor_id, before)
     return customer
 
 
@@ -606,13 +631,14 @@ def reactivate_customer(
             [FieldError(None, "The customer is not archived.", ErrorCode.NOT_ARCHIVED)]
         )
     _check_version(customer, expected_version)
+    before = _status_values(customer)
     _bump(
         session,
         customer,
         expected_version,
         {"status": CustomerStatus.ACTIVE.value, "archived_at": None},
     )
-    _record_status(session, customer, "customer.reactivate", actor_id)
+    _record_status(session, customer, "customer.reactivate", actor_id, before)
     return customer
 
 
@@ -648,7 +674,13 @@ def _bump(
         set_committed_value(customer, name, value)
 
 
-def _record_status(session: Session, customer: Customer, action: str, actor_id: int | None) -> None:
+def _status_values(customer: Customer) -> dict[str, Any]:
+    return _jsonable({"status": customer.status, "archivedAt": customer.archived_at})
+
+
+def _record_status(
+    session: Session, customer: Customer, action: str, actor_id: int | None, before: dict
+) -> None:
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -656,7 +688,8 @@ def _record_status(session: Session, customer: Customer, action: str, actor_id: 
         action=action,
         target_type="Customer",
         target_id=customer.id,
-        after={"status": customer.status},
+        before=before,
+        after=_status_values(customer),
     )
 
 

@@ -367,6 +367,7 @@ class ContactImporter(RowImporter):
                 parsed.append((number, values))
         emails = [normalize_email(v["email"]) for _, v in parsed if v.get("email")]
         existing: dict[str, Contact] = {}
+        placed: set[tuple[str, int | None]] = set()  # (e-mail, customer) of those contacts
         for chunk in _chunks(emails):
             for contact in self.session.execute(
                 select(Contact)
@@ -377,6 +378,7 @@ class ContactImporter(RowImporter):
                 .order_by(Contact.id.desc())  # type: ignore[union-attr]
             ).scalars():
                 existing[contact.email] = contact  # the oldest contact with the address wins
+                placed.add((contact.email, contact.customer_id))
         wanted = {e.rpartition("@")[2] for e in emails} | {
             normalize_domain(v["customer_domain"]) for _, v in parsed if v.get("customer_domain")
         }
@@ -421,6 +423,16 @@ class ContactImporter(RowImporter):
                 and (explicit or contact.customer_id is None)
             ):
                 changes["customer_id"] = target[0]
+                if (email, target[0]) in placed:  # one contact per address at a customer
+                    plan.errors.append(
+                        RowError(
+                            number,
+                            self.column_of.get("customerDomain") or self.column_of.get("email"),
+                            f"The customer already has another contact with the e-mail address "
+                            f"{email}.",
+                        )
+                    )
+                    continue
             if not changes:
                 plan.unchanged += 1
             elif contact.customer_id in archived:

@@ -2,6 +2,8 @@
 service level, and projects customers belong to."""
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -16,18 +18,22 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Field, Session, SQLModel
 
 from models.accounts import normalize_email
-from models.activity import record_activity
+from models.activity import changed_values, record_activity
 from models.among import among
 from models.customers import Contact, Customer, CustomerStatus, _set_tags, tags_by_customer
 from models.db import UTCDateTime, utcnow
 from models.enums import Catalog, ContractType
 from models.errors import DomainError, ErrorCode, FieldError
+from models.global_ids import global_id
 from models.invitations import queue_invitation
-from models.validation import check_text, normalize_tag
+from models.validation import check_tag_separator, check_text, normalize_tag
 
 MONEY = Numeric(12, 2)
 LINES_MAX = 100
@@ -101,16 +107,36 @@ class ProjectMember(SQLModel, table=True):
     workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
 
 
-def _record(session, actor_id, customer_or_workgroup, action, target_type, target_id, after):
+def _record(
+    session,
+    actor_id,
+    workgroup_id,
+    action,
+    target_type,
+    target_id,
+    *,
+    before=None,
+    after=None,
+    customer_id=None,
+):
+    """An activity record of the change (models.activity.record_activity: values in API terms,
+    `customer_id` the customer the change concerns)."""
     record_activity(
         session=session,
         actor_id=actor_id,
-        workgroup_id=customer_or_workgroup,
+        workgroup_id=workgroup_id,
         action=action,
         target_type=target_type,
         target_id=target_id,
+        before=before,
         after=after,
+        customer_id=customer_id,
     )
+
+
+def _set(values: dict) -> dict:
+    """The values a new row was given (what its creation record shows): none left unset."""
+    return {key: value for key, value in values.items() if value is not None and value is not False}
 
 
 def _require_active(customer: Customer) -> None:
@@ -148,6 +174,65 @@ def _contact_errors(values: dict) -> list[FieldError]:
     return errors
 
 
+# Contact attributes, as the API's Contact type names them in activity records.
+CONTACT_FIELDS = {
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "email": "email",
+    "phone": "phone",
+    "job_title": "jobTitle",
+    "is_main": "isMain",
+}
+EMAIL_INDEX = "uq_contact_email_per_customer"
+
+
+def _contact_values(contact: Contact) -> dict:
+    """The contact as its activity records show it, with its customer's global id."""
+    values = {api: getattr(contact, name) for name, api in CONTACT_FIELDS.items()}
+    values["customerId"] = global_id("Customer", contact.customer_id)
+    return values
+
+
+def _duplicate_email() -> DomainError:
+    return DomainError(
+        [
+            FieldError(
+                "email",
+                "The customer has a contact with this e-mail address.",
+                ErrorCode.DUPLICATE,
+            )
+        ]
+    )
+
+
+def _require_email_free(
+    session: Session, customer_id: int | None, email: str, contact_id: int | None
+) -> None:
+    """A customer has one contact per e-mail address, compared case-insensitively as the
+    unique index uq_contact_email_per_customer compares them."""
+    if customer_id is None:
+        return
+    query = select(Contact.id).where(
+        Contact.customer_id == customer_id, func.lower(Contact.email) == func.lower(email)
+    )
+    if contact_id is not None:
+        query = query.where(Contact.id != contact_id)
+    if session.execute(query).first() is not None:
+        raise _duplicate_email()
+
+
+@contextmanager
+def _email_taken_meanwhile() -> Iterator[None]:
+    """A concurrent transaction gave the customer a contact with the address after it was
+    checked: the unique index refuses the write, the same DUPLICATE the check would give."""
+    try:
+        yield
+    except IntegrityError as failure:
+        if EMAIL_INDEX not in str(failure.orig):
+            raise
+        raise _duplicate_email() from failure
+
+
 def add_contact(
     *,
     session: Session,
@@ -163,6 +248,7 @@ def add_contact(
         raise DomainError(errors)
     if customer is not None:
         _require_active(customer)
+        _require_email_free(session, customer.id, normalize_email(values["email"]), None)
     contact = Contact(
         workgroup_id=workgroup_id,
         customer_id=customer.id if customer else None,
@@ -173,12 +259,22 @@ def add_contact(
         job_title=values.get("job_title"),
     )
     session.add(contact)
-    session.flush()
-    after: dict = {"email": contact.email, "customerId": contact.customer_id}
+    with _email_taken_meanwhile():
+        session.flush()
+    after = _set(_contact_values(contact))
     if send_invitation:
         queue_invitation(session=session, contact=contact)
         after["invitation"] = True
-    _record(session, actor_id, workgroup_id, "contact.add", "Contact", contact.id, after)
+    _record(
+        session,
+        actor_id,
+        workgroup_id,
+        "contact.add",
+        "Contact",
+        contact.id,
+        after=after,
+        customer_id=contact.customer_id,
+    )
     return contact
 
 
@@ -193,7 +289,8 @@ def invite_contact(*, session: Session, contact: Contact, actor_id: int) -> Cont
         "contact.invite",
         "Contact",
         contact.id,
-        {"email": contact.email},
+        after={"email": contact.email},
+        customer_id=contact.customer_id,
     )
     return contact
 
@@ -209,23 +306,34 @@ def update_contact(*, session: Session, contact: Contact, values: dict, actor_id
     errors = _contact_errors(values)
     if errors:
         raise DomainError(errors)
+    clean = {}
     for name, value in values.items():
         if name == "email":
             value = normalize_email(value)
         elif isinstance(value, str):
             value = value.strip() or None
+        clean[name] = value
+    if "email" in clean:
+        _require_email_free(session, contact.customer_id, clean["email"], contact.id)
+    before = _contact_values(contact)
+    for name, value in clean.items():
         setattr(contact, name, value)
     session.add(contact)
-    session.flush()
-    _record(
-        session,
-        actor_id,
-        contact.workgroup_id,
-        "contact.update",
-        "Contact",
-        contact.id,
-        {k: v for k, v in values.items()},
-    )
+    with _email_taken_meanwhile():
+        session.flush()
+    old, new = changed_values(before, _contact_values(contact))
+    if new:  # setting the values it has already changes nothing
+        _record(
+            session,
+            actor_id,
+            contact.workgroup_id,
+            "contact.update",
+            "Contact",
+            contact.id,
+            before=old,
+            after=new,
+            customer_id=contact.customer_id,
+        )
     return contact
 
 
@@ -240,20 +348,43 @@ def move_contact(
             raise DomainError(
                 [FieldError("customerId", "No customer with this id.", ErrorCode.NOT_FOUND)]
             )
+        if customer.id != contact.customer_id:
+            _require_email_free(session, customer.id, contact.email, contact.id)
+    left = contact.customer_id
+    before = _contact_values(contact)
     contact.customer_id = customer.id if customer else None
     contact.is_main = False  # the main contact of one customer is not that of another
+    # Written even when it was read False: a concurrent transaction may have made the contact
+    # its customer's main contact meanwhile.
+    flag_modified(contact, "is_main")
     session.add(contact)
-    session.flush()
-    _record(
-        session,
-        actor_id,
-        contact.workgroup_id,
-        "contact.move",
-        "Contact",
-        contact.id,
-        {"customerId": contact.customer_id},
-    )
+    with _email_taken_meanwhile():
+        session.flush()
+    old, new = changed_values(before, _contact_values(contact))
+    if new:
+        # One record, in the feed of the customer the contact joins (moved to none: of the one
+        # it left); its `before` names the customer it left.
+        _record(
+            session,
+            actor_id,
+            contact.workgroup_id,
+            "contact.move",
+            "Contact",
+            contact.id,
+            before=old,
+            after=new,
+            customer_id=contact.customer_id if contact.customer_id is not None else left,
+        )
     return contact
+
+
+def _contact_moved() -> FieldError:
+    return FieldError(
+        "contactId",
+        "The contact or the customer's main contact was changed by someone else; reload and "
+        "try again.",
+        ErrorCode.CONFLICT,
+    )
 
 
 def set_main_contact(
@@ -268,19 +399,35 @@ def set_main_contact(
                 )
             ]
         )
+    previous = session.execute(
+        select(Contact.email).where(Contact.customer_id == customer.id, Contact.is_main)
+    ).scalar()
     session.execute(update(Contact).where(Contact.customer_id == customer.id).values(is_main=False))
     session.flush()
-    session.execute(update(Contact).where(Contact.id == contact.id).values(is_main=True))
+    # Only while the contact is still this customer's: moved to another one meanwhile (by a
+    # concurrent transaction), it must not become that one's main contact.
+    try:
+        made_main = session.execute(
+            update(Contact)
+            .where(Contact.id == contact.id, Contact.customer_id == customer.id)
+            .values(is_main=True)
+        ).rowcount  # type: ignore[attr-defined]
+    except IntegrityError as failure:  # another main contact was set meanwhile
+        raise DomainError([_contact_moved()]) from failure
+    if made_main != 1:
+        raise DomainError([_contact_moved()])
     session.refresh(contact)
-    _record(
-        session,
-        actor_id,
-        customer.workgroup_id,
-        "contact.set_main",
-        "Customer",
-        customer.id,
-        {"mainContact": contact.email},
-    )
+    if previous != contact.email:  # making the main contact main again changes nothing
+        _record(
+            session,
+            actor_id,
+            customer.workgroup_id,
+            "contact.set_main",
+            "Customer",
+            customer.id,
+            before={"mainContact": previous},
+            after={"mainContact": contact.email},
+        )
     return contact
 
 
@@ -288,18 +435,21 @@ def set_ticket_policy(
     *, session: Session, customer: Customer, main_contact_only: bool, actor_id: int
 ) -> Customer:
     _require_active(customer)
+    previous = customer.accept_tickets_from_main_contact_only
     customer.accept_tickets_from_main_contact_only = main_contact_only
     session.add(customer)
     session.flush()
-    _record(
-        session,
-        actor_id,
-        customer.workgroup_id,
-        "customer.ticket_policy",
-        "Customer",
-        customer.id,
-        {"acceptTicketsFromMainContactOnly": main_contact_only},
-    )
+    if previous != main_contact_only:
+        _record(
+            session,
+            actor_id,
+            customer.workgroup_id,
+            "customer.ticket_policy",
+            "Customer",
+            customer.id,
+            before={"acceptTicketsFromMainContactOnly": previous},
+            after={"acceptTicketsFromMainContactOnly": main_contact_only},
+        )
     return customer
 
 
@@ -317,19 +467,41 @@ def contacts_by_customer(*, session: Session, customer_ids: list[int]) -> dict[i
 # ---------------------------------------------------------------- tags
 
 
+def _lock_customer(session: Session, customer: Customer) -> None:
+    """Holds the customer's row until the transaction ends and reloads it: PostgreSQL locks the
+    row (SELECT ... FOR NO KEY UPDATE, which a concurrent lock or update of it waits for);
+    SQLite, which has no row locks, takes its write lock, which every other writer waits for,
+    with a write that changes nothing."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Customer)
+            .where(Customer.id == customer.id)
+            .values(version=Customer.version)
+            .execution_options(synchronize_session=False)
+        )
+    session.refresh(customer, with_for_update={"key_share": True})
+
+
 def change_tags(
     *, session: Session, customer: Customer, add: list[str], remove: list[str], actor_id: int
 ) -> Customer:
     from models.customers import TAG_MAX, TAGS_PER_CUSTOMER_MAX
 
     _require_active(customer)
+    for tag in add:
+        errors = check_text(
+            "tags", normalize_tag(tag), max_length=TAG_MAX, required=True
+        ) or check_tag_separator("tags", [tag])
+        if errors:
+            raise DomainError(errors)
+    # One change of this customer's tags at a time, each on the tags the one before left:
+    # two agents adding tags at once both keep theirs.
+    _lock_customer(session, customer)
+    _require_active(customer)  # as it is now, not as it was read before the lock
     current = tags_by_customer(session=session, customer_ids=[customer.id])[customer.id]  # type: ignore[index]
     wanted = {t.lower(): t for t in current}
     for tag in add:
         tag = normalize_tag(tag)
-        errors = check_text("tags", tag, max_length=TAG_MAX, required=True)
-        if errors:
-            raise DomainError(errors)
         wanted.setdefault(tag.lower(), tag)
     for tag in remove:
         wanted.pop(normalize_tag(tag).lower(), None)
@@ -337,6 +509,8 @@ def change_tags(
         raise DomainError(
             [FieldError("tags", f"At most {TAGS_PER_CUSTOMER_MAX} tags.", ErrorCode.TOO_LONG)]
         )
+    if list(wanted) == [t.lower() for t in current]:
+        return customer  # adding tags it has, or removing tags it lacks, changes nothing
     _set_tags(session, customer, list(wanted.values()))
     _record(
         session,
@@ -345,7 +519,8 @@ def change_tags(
         "customer.tags",
         "Customer",
         customer.id,
-        {"tags": sorted(wanted.values(), key=str.lower)},
+        before={"tags": current},
+        after={"tags": sorted(wanted.values(), key=str.lower)},
     )
     return customer
 
@@ -401,7 +576,11 @@ def create_order(
         "order.create",
         "Customer",
         customer.id,
-        {"catalog": catalog.value, "lines": [{"product": p, "quantity": q} for p, q in lines]},
+        after={
+            "id": global_id("Order", order.id),
+            "catalog": catalog.value,
+            "lines": [{"product": p.strip(), "quantity": q} for p, q in lines],
+        },
     )
     return order
 
@@ -446,9 +625,27 @@ def add_contract(*, session: Session, customer: Customer, values: dict, actor_id
         "contract.add",
         "Customer",
         customer.id,
-        {"name": contract.name, "type": contract.type},
+        after=_set(
+            {
+                "id": global_id("Contract", contract.id),
+                "name": contract.name,
+                "type": contract.type,
+                "rate": None if contract.rate is None else float(contract.rate),
+                "amount": None if contract.amount is None else float(contract.amount),
+                "startsOn": contract.starts_on.isoformat() if contract.starts_on else None,
+                "endsOn": contract.ends_on.isoformat() if contract.ends_on else None,
+            }
+        ),
     )
     return contract
+
+
+# Service level attributes, as the API's ServiceLevel type names them in activity records.
+SERVICE_LEVEL_FIELDS = {
+    "first_response_minutes": "firstResponseMinutes",
+    "resolution_minutes": "resolutionMinutes",
+    "alert_profile": "alertProfile",
+}
 
 
 def set_service_level(
@@ -480,18 +677,48 @@ def set_service_level(
         )
     if errors:
         raise DomainError(errors)
-    level = session.get(ServiceLevel, customer.id) or ServiceLevel(
-        customer_id=customer.id,
+    # The level it replaces, as it is: a concurrent setting of it waits until this one ends.
+    _lock_customer(session, customer)
+    _require_active(customer)  # as it is now, not as it was read before the lock
+    existing = session.execute(
+        select(*(getattr(ServiceLevel, name) for name in SERVICE_LEVEL_FIELDS)).where(
+            ServiceLevel.customer_id == customer.id
+        )
+    ).first()
+    level = ServiceLevel(
+        customer_id=customer.id,  # type: ignore[arg-type]
         workgroup_id=customer.workgroup_id,
-        first_response_minutes=0,
-        resolution_minutes=0,
-        alert_profile="",
+        first_response_minutes=first_response_minutes,
+        resolution_minutes=resolution_minutes,
+        alert_profile=alert_profile.strip(),
     )
-    level.first_response_minutes = first_response_minutes
-    level.resolution_minutes = resolution_minutes
-    level.alert_profile = alert_profile.strip()
-    session.add(level)
-    session.flush()
+    # One statement that inserts the customer's service level or updates the one there: two
+    # first settings at once are one insert and one update (on PostgreSQL the second waits for
+    # the first; on SQLite for its write lock), never a duplicate key. `level` is what it wrote.
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(ServiceLevel).values(
+        customer_id=level.customer_id,
+        workgroup_id=level.workgroup_id,
+        first_response_minutes=level.first_response_minutes,
+        resolution_minutes=level.resolution_minutes,
+        alert_profile=level.alert_profile,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["customer_id"],
+            set_={
+                name: statement.excluded[name]
+                for name in ("first_response_minutes", "resolution_minutes", "alert_profile")
+            },
+        )
+    )
+    values = {api: getattr(level, name) for name, api in SERVICE_LEVEL_FIELDS.items()}
+    if existing is None:
+        before, after = None, values
+    else:
+        before, after = changed_values(dict(zip(values, existing, strict=True)), values)
+        if not after:
+            return level  # the targets it has already: nothing changed
     _record(
         session,
         actor_id,
@@ -499,11 +726,8 @@ def set_service_level(
         "customer.service_level",
         "Customer",
         customer.id,
-        {
-            "firstResponseMinutes": first_response_minutes,
-            "resolutionMinutes": resolution_minutes,
-            "alertProfile": level.alert_profile,
-        },
+        before=before,
+        after=after,
     )
     return level
 
@@ -533,7 +757,13 @@ def create_project(*, session: Session, workgroup_id: int, name: str, actor_id: 
             [FieldError("name", "A project with this name exists.", ErrorCode.DUPLICATE)]
         ) from failure
     _record(
-        session, actor_id, workgroup_id, "project.create", "Project", project.id, {"name": name}
+        session,
+        actor_id,
+        workgroup_id,
+        "project.create",
+        "Project",
+        project.id,
+        after={"name": name},
     )
     return project
 
@@ -581,6 +811,8 @@ def set_project_member(
         "project.member.add" if member else "project.member.remove",
         "Project",
         project.id,
-        {"customerId": customer.id},
+        before=None if member else {"customerId": global_id("Customer", customer.id)},
+        after={"customerId": global_id("Customer", customer.id)} if member else None,
+        customer_id=customer.id,
     )
     return project

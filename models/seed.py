@@ -321,9 +321,34 @@ def seed_cases(*, session: Session, workgroup: Workgroup, other: Workgroup) -> N
         session=session, support_case=shared, email=member.email, actor_id=viewer.id, share=True
     )
     case("Printer queue stuck (member is primary contact)", member, severity=CaseSeverity.LOW)
-    case("Quarterly health check (not visible to member)", admin)
+    health_check = case("Quarterly health check (not visible to member)", admin)
     case("Licence audit (not visible to member)", viewer)
-    case("Executive escalation (not visible to member)", admin, severity=CaseSeverity.CRITICAL)
+    escalation = case(
+        "Executive escalation (not visible to member)", admin, severity=CaseSeverity.CRITICAL
+    )
+    # Hours worked on cases, recorded against the REACTIVE_SUPPORT line they count against:
+    # a record names its case (ConsumptionRecord.supportCase) to whoever may see the case.
+    # activity@northwind.example sees the health check only (shared with them), and null for
+    # the others. The descriptions name no case.
+    share_case(
+        session=session,
+        support_case=health_check,
+        email="activity@northwind.example",
+        actor_id=admin.id,
+        share=True,
+    )
+    for days_ago, (worked, hours) in enumerate(
+        ((via_group, 2), (shared, 1), (health_check, 3), (escalation, 4)), start=1
+    ):
+        record_consumption(
+            session=session,
+            service_amount=amount,
+            on=today_utc() - dt.timedelta(days=days_ago),
+            quantity=hours,
+            hours_worked=hours,
+            description="Case work",
+            case_id=worked.id,
+        )
     # Additional cases: one per reason.
     case("Support assistance request", admin, classification=CaseClassification.SU)
     case("Developer support question", admin, classification=CaseClassification.DSA)
@@ -372,7 +397,8 @@ def label(category: ServiceCategory) -> str:
 def seed_agreements(*, session: Session, customer: Customer, rng: random.Random, index: int):
     """Per customer: a current agreement (the second customer's expires within 30 days) with an
     enterprise and an add-on package and a year of consumption; the first also has an expired
-    one."""
+    one. Each line is consumed only while its package runs (up to today), oldest month first,
+    and never beyond what was bought; no add-on outlives its agreement."""
     today = today_utc()
     ends = today + dt.timedelta(days=20 if index == 1 else 200)
     agreement = add_agreement(
@@ -396,7 +422,7 @@ def seed_agreements(*, session: Session, customer: Customer, rng: random.Random,
                 agreement=agreement,
                 name="Proactive add-on",
                 kind=PackageKind.ADD_ON,
-                expires_on=today + dt.timedelta(days=45),
+                expires_on=min(today + dt.timedelta(days=45), agreement.ends_on),
             ),
             ADD_ON_LINES,
         ),
@@ -425,16 +451,28 @@ def seed_agreements(*, session: Session, customer: Customer, rng: random.Random,
                 action_url=f"https://support.example/{category.value.lower()}",
             )
             if kind is AmountKind.CONSUMABLE:
+                # The draws stay those of every month (the customers seeded after these keep
+                # their values); what is recorded fits the package's dates and its quantity.
+                drawn = []
                 for month in range(12):
                     on = today - dt.timedelta(days=30 * month + rng.randrange(0, 28))
                     if on < agreement.starts_on:
                         continue
+                    quantity = rng.randrange(1, 4)
+                    hours = rng.randrange(1, 9) if unit is AmountUnit.HOURS else None
+                    drawn.append((month, on, quantity, hours))
+                used = 0
+                for month, on, quantity, hours in reversed(drawn):
+                    running = package.starts_on <= on <= min(package.expires_on, today)
+                    if not running or used + quantity > purchased:
+                        continue
+                    used += quantity
                     record_consumption(
                         session=session,
                         service_amount=amount,
                         on=on,
-                        quantity=rng.randrange(1, 4),
-                        hours_worked=rng.randrange(1, 9) if unit is AmountUnit.HOURS else None,
+                        quantity=quantity,
+                        hours_worked=hours,
                         description=f"{label(category)} session {month + 1}",
                     )
     if index == 0:

@@ -21,15 +21,17 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel
 
 from models.accounts import GroupMember, User, UserGroup, Workgroup, normalize_email
 from models.activity import record_activity
 from models.agreements import Agreement
 from models.among import among
-from models.db import UNRESTRICTED, UTCDateTime, utcnow
+from models.db import UNRESTRICTED, UTCDateTime, unrestricted, utcnow
 from models.enums import AdditionalCaseReason, CaseClassification, CaseSeverity, CaseStatus
 from models.errors import DomainError, ErrorCode, FieldError
 from models.validation import check_text
@@ -329,6 +331,7 @@ def open_case(
         action="case.open",
         target_type="SupportCase",
         target_id=support_case.id,
+        customer_id=customer_id,
         after={
             "number": support_case.number,
             "title": support_case.title,
@@ -341,10 +344,22 @@ def open_case(
 def close_case(*, session: Session, support_case: SupportCase, actor_id: int) -> SupportCase:
     if support_case.status == CaseStatus.CLOSED.value:
         raise DomainError([FieldError(None, "The case is already closed.", ErrorCode.INVALID)])
-    support_case.status = CaseStatus.CLOSED.value
-    support_case.closed_at = utcnow()
-    session.add(support_case)
-    session.flush()
+    # Closed only if still open: a concurrent transaction that closed it meanwhile leaves
+    # nothing to change, and this one is told so instead of reporting a second closing.
+    closed_at = utcnow()
+    closed = session.execute(
+        unrestricted(
+            update(SupportCase)
+            .where(SupportCase.id == support_case.id, SupportCase.status != CaseStatus.CLOSED.value)
+            .values(status=CaseStatus.CLOSED.value, closed_at=closed_at)
+            .execution_options(synchronize_session=False),
+            "closing the case the viewer may close (read through their restriction)",
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if closed != 1:
+        raise DomainError([FieldError(None, "The case is already closed.", ErrorCode.INVALID)])
+    set_committed_value(support_case, "status", CaseStatus.CLOSED.value)
+    set_committed_value(support_case, "closed_at", closed_at)
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -352,8 +367,9 @@ def close_case(*, session: Session, support_case: SupportCase, actor_id: int) ->
         action="case.close",
         target_type="SupportCase",
         target_id=support_case.id,
-        before={"status": CaseStatus.OPEN.value},
-        after={"status": CaseStatus.CLOSED.value},
+        customer_id=support_case.customer_id,
+        before={"status": CaseStatus.OPEN.value, "closedAt": None},
+        after={"status": CaseStatus.CLOSED.value, "closedAt": closed_at.isoformat()},
     )
     return support_case
 
@@ -401,7 +417,10 @@ def share_case(
         action="case.share" if share else "case.unshare",
         target_type="SupportCase",
         target_id=support_case.id,
-        after={"email": user.email},
+        customer_id=support_case.customer_id,
+        # a share is added (after) or taken back (before)
+        before=None if share else {"email": user.email},
+        after={"email": user.email} if share else None,
     )
     return support_case
 
@@ -449,7 +468,9 @@ def set_group_access(
         action="case.group_access.grant" if grant else "case.group_access.revoke",
         target_type="SupportCase",
         target_id=support_case.id,
-        after={"group": group.name},
+        customer_id=support_case.customer_id,
+        before=None if grant else {"group": group.name},
+        after={"group": group.name} if grant else None,
     )
     return support_case
 
@@ -526,6 +547,7 @@ def set_group_member(
         action="group.member.add" if member else "group.member.remove",
         target_type="Group",
         target_id=group.id,
-        after={"email": user.email},
+        before=None if member else {"email": user.email},
+        after={"email": user.email} if member else None,
     )
     return group

@@ -81,3 +81,20 @@ def check_country(field: str, value: str | None) -> list[FieldError]:
 
 def normalize_tag(value: str) -> str:
     return " ".join(value.split())
+
+
+TAG_SEPARATOR = ","
+
+
+def check_tag_separator(field: str, tags: list[str]) -> list[FieldError]:
+    """Tags are comma-separated in one cell of the customer CSV export and import, so a tag
+    holding a comma would come back as two tags: none may be written."""
+    if any(TAG_SEPARATOR in tag for tag in tags):
+        return [
+            FieldError(
+                field,
+                "A tag cannot contain a comma: tags are comma-separated in CSV files.",
+                ErrorCode.INVALID,
+            )
+        ]
+    return []

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, select
+from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, true
 from sqlalchemy.orm import with_loader_criteria
 from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.util import find_tables
@@ -228,7 +228,17 @@ class AccessScope:
                     )
                 )
             parts.append(and_(*conditions))
-        return and_(readable, any_of(parts))
+        # A record concerning a customer (its feed) is also only for who may see that customer.
+        customer = DECLARED["Customer"].table
+        concerned = (
+            true()
+            if isinstance(self.visible("Customer"), True_)
+            else or_(
+                ActivityRecord.customer_id.is_(None),  # type: ignore[union-attr]
+                exists(select(customer.id).where(customer.id == ActivityRecord.customer_id)),
+            )
+        )
+        return and_(readable, any_of(parts), concerned)
 
     def masked_values(
         self, action: str, workgroup_id: int | None, values: dict[str, Any] | None

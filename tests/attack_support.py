@@ -72,6 +72,7 @@ from models.support import (
 )
 from tests.activity_factories import Dashboard, build_dashboard, build_world
 from tests.conftest import World, grant
+from tests.servers import START_TIMEOUT
 
 CLIENTELE = Path(sys.executable).with_name("clientele")
 AWAY_MARKER = "away"
@@ -480,7 +481,7 @@ class ServerProcess:
         }
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20.0) -> "ServerProcess":
+    def start(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
                 [str(CLIENTELE), "serve", "--port", str(self.port)],
@@ -497,7 +498,11 @@ class ServerProcess:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not become healthy:\n{self.log()}")
+                self.stop()
+                raise RuntimeError(
+                    f"the server did not answer {self.url}/healthz with 200 within {timeout:g} s"
+                    f" (CLIENTELE_TEST_SERVER_START_SECONDS); its output:\n{self.log()}"
+                )
             time.sleep(0.05)
 
     def kill(self) -> None:

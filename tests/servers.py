@@ -13,6 +13,11 @@ from pathlib import Path
 import httpx
 
 CLIENTELE = Path(sys.executable).with_name("clientele")
+# How long a server may take to answer /healthz. The wait ends as soon as it answers; the
+# deadline is only there so that a server that never will fails the test instead of hanging
+# it, and is generous because a busy machine (the two test legs side by side on two CPUs) once
+# took more than 20 s to start one.
+START_TIMEOUT = float(os.environ.get("CLIENTELE_TEST_SERVER_START_SECONDS", "120"))
 # How many servers were started: they write to the test database behind the fixtures' back.
 started = 0
 
@@ -37,6 +42,41 @@ class Server:
         )
 
 
+def _wait_until_ready(url: str, process: subprocess.Popen) -> None:
+    """Returns once the server answers GET /healthz with 200; raises, with everything the server
+    wrote, if it exits first or has not answered within START_TIMEOUT seconds."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"`clientele serve` exited with status {process.returncode} before it answered "
+                f"{url}/healthz; its output:\n{_output_of(process)}"
+            )
+        try:
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet, or too busy to answer in time: ask again
+        if time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError(
+                f"`clientele serve` did not answer {url}/healthz with 200 within "
+                f"{START_TIMEOUT:g} s (CLIENTELE_TEST_SERVER_START_SECONDS); its output:\n"
+                f"{_output_of(process)}"
+            )
+        time.sleep(0.1)
+
+
+def _output_of(process: subprocess.Popen) -> str:
+    """What an ended (or ending) server wrote to its stdout and stderr."""
+    try:
+        output, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output or ""
+
+
 @contextmanager
 def running_server(database_url: str, secret: str, **env: str) -> Iterator[Server]:
     """Starts `clientele serve` on a free port and stops it afterwards."""
@@ -58,18 +98,7 @@ def running_server(database_url: str, secret: str, **env: str) -> Iterator[Serve
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{process.stdout.read()}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become healthy within 20 s")
-            time.sleep(0.1)
+        _wait_until_ready(url, process)
         yield Server(url=url, process=process)
     finally:
         process.terminate()

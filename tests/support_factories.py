@@ -277,14 +277,15 @@ def snapshot(engine: Engine) -> Snapshot:
 
 
 def activity_since(engine: Engine, last_id: int) -> list[tuple]:
-    """(action, target type, target id, actor e-mail, workgroup id, after) of each activity
-    record written after `last_id`, oldest first."""
+    """(action, target type, target id, actor e-mail, workgroup id, before, after) of each
+    activity record written after `last_id`, oldest first."""
     with engine.connect() as connection:
         return [
-            (*row[:5], json.loads(row[5]) if isinstance(row[5], str) else row[5])
+            (*row[:5], *(json.loads(v) if isinstance(v, str) else v for v in row[5:]))
             for row in connection.execute(
                 text(
-                    "SELECT a.action, a.target_type, a.target_id, u.email, a.workgroup_id, a.after"
+                    "SELECT a.action, a.target_type, a.target_id, u.email, a.workgroup_id,"
+                    " a.before, a.after"
                     " FROM activity_record a LEFT JOIN app_user u ON u.id = a.actor_id"
                     " WHERE a.id > :last ORDER BY a.id"
                 ),

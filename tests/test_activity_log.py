@@ -427,7 +427,7 @@ def test_role_grants_and_revocations_are_recorded(gql, engine, world):
             "User",
             target,
             World.email("admin"),
-            {"email": "temp@home.example", "role": "support_viewer"},
+            {"email": "temp@home.example", "role": "SUPPORT_VIEWER"},
             None,
         ),
         (
@@ -436,7 +436,7 @@ def test_role_grants_and_revocations_are_recorded(gql, engine, world):
             target,
             World.email("admin"),
             None,
-            {"email": "temp@home.example", "role": "support_viewer"},
+            {"email": "temp@home.example", "role": "SUPPORT_VIEWER"},
         ),
     ]
     # and the admin agent, who may not see who holds which role, sees neither

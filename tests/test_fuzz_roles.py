@@ -478,6 +478,7 @@ def check_query(fuzz: Fuzz, viewer: str, query: str) -> set[tuple[str, bool]]:
 
 MAX_DEPTH = 12  # CLIENTELE_MAX_QUERY_DEPTH's default
 MAX_TOKENS = 3900  # under CLIENTELE_MAX_TOKENS' default of 4000
+MAX_SELECTIONS = 1500  # CLIENTELE_MAX_SELECTIONS' default
 WALK_PAGE = 2
 
 
@@ -485,6 +486,18 @@ def token_count(query: str) -> int:
     lexer, count = Lexer(Source(query)), 0
     while lexer.advance().kind != TokenKind.EOF:
         count += 1
+    return count
+
+
+def selection_count(query: str) -> int:
+    """Fields and fragments of a document without fragment definitions (as a walk is)."""
+    selection_sets = [graphql.parse(query).definitions[0].selection_set]  # type: ignore[attr-defined]
+    count = 0
+    while selection_sets:
+        for selection in selection_sets.pop().selections:
+            count += 1
+            if selection.selection_set is not None:
+                selection_sets.append(selection.selection_set)
     return count
 
 
@@ -553,9 +566,9 @@ def walk_query(root: str, values: dict[str, str], arguments: str | None = None) 
         if root == "node":
             fields = f"... on {named.name} {{ {fields} }}"
         query = f"{{ {root}{arguments} {{ {fields} }} }}"
-        if token_count(query) <= MAX_TOKENS:
+        if token_count(query) <= MAX_TOKENS and selection_count(query) <= MAX_SELECTIONS:
             return query
-    raise AssertionError(f"no walk of {root} fits in {MAX_TOKENS} tokens")
+    raise AssertionError(f"no walk of {root} fits {MAX_TOKENS} tokens, {MAX_SELECTIONS} selections")
 
 
 def gid_of(row) -> str:

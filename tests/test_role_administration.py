@@ -196,7 +196,14 @@ def test_grant_and_revoke_every_role_in_both_workgroups(gql, engine, world, hold
                         held_after == expected_held,
                         log_after[:-1] == log_before,
                         log_after[-1:]
-                        == [(action, actor_id, workgroup.id, {"email": email, "role": role})],
+                        == [
+                            (
+                                action,
+                                actor_id,
+                                workgroup.id,
+                                {"email": email, "role": role_name(role)},
+                            )
+                        ],
                     ]
                     if mutation == "grantRole":
                         assignment = payload["assignment"]

@@ -7,6 +7,7 @@ log are compared before and after. A case or group the actor may not see answers
 an id that names nothing. Every successful mutation writes exactly one activity record.
 """
 
+import datetime as dt
 import threading
 from typing import Any
 
@@ -163,12 +164,24 @@ def assert_user_error(body: dict[str, Any], mutation: str, field: str, code: str
 
 
 def assert_one_record(
-    engine: Engine, since: int, action: str, target_type: str, target_id: int, actor: str, wg: int
+    engine: Engine,
+    since: int,
+    action: str,
+    target_type: str,
+    target_id: int,
+    actor: str,
+    wg: int,
+    values: str = "after",
 ) -> dict:
-    """Exactly one activity record was written since `since`, and it is this one."""
+    """Exactly one activity record was written since `since`, and it is this one; returns its
+    `after` values, or with values="before" those of a removal, which has no `after`."""
     records = activity_since(engine, since)
     assert [record[:5] for record in records] == [(action, target_type, target_id, actor, wg)]
-    return records[0][5]
+    before, after = records[0][5:]
+    if values == "before":
+        assert after is None
+        return before
+    return after
 
 
 def titles_seen(gql: GraphQLClient, email: str) -> set[str]:
@@ -370,7 +383,11 @@ def test_admins_support_viewers_and_the_primary_contact_close_a_case(
         ACTORS[actor],
         world.home.id,  # type: ignore[arg-type]
     )
-    assert after == {"status": "CLOSED"}
+    assert after["status"] == "CLOSED"
+    assert after == {"status": "CLOSED", "closedAt": after["closedAt"]}
+    assert dt.datetime.fromisoformat(after["closedAt"]) == dt.datetime.fromisoformat(
+        case["closedAt"]
+    )
 
 
 @pytest.mark.parametrize("way", ["via share", "via group"])
@@ -495,10 +512,10 @@ def test_admins_support_viewers_and_the_primary_contact_share_and_unshare(
     case = succeeded(body, "unshareSupportCase")["supportCase"]
     assert case["sharedWith"] == [{"email": COLLEAGUE}]
     assert (case_id, sales.id) not in snapshot(engine).shares
-    after = assert_one_record(
-        engine, before, "case.unshare", "SupportCase", case_id, ACTORS[actor], wg
+    removed = assert_one_record(
+        engine, before, "case.unshare", "SupportCase", case_id, ACTORS[actor], wg, "before"
     )
-    assert after == {"email": SALES}
+    assert removed == {"email": SALES}
     assert "as contact" not in titles_seen(gql, SALES)
 
 
@@ -623,7 +640,10 @@ def test_admins_and_support_viewers_grant_and_revoke_group_access(
     case = succeeded(body, "revokeGroupAccess")["supportCase"]
     assert case["groupsWithAccess"] == []
     assert (case_id, reach.tier3.id) not in snapshot(engine).group_access
-    assert_one_record(engine, before, "case.group_access.revoke", "SupportCase", case_id, email, wg)
+    removed = assert_one_record(
+        engine, before, "case.group_access.revoke", "SupportCase", case_id, email, wg, "before"
+    )
+    assert removed == {"group": "Tier 3"}
     assert "unrelated" not in titles_seen(gql, COLLEAGUE)
 
 
@@ -786,7 +806,10 @@ def test_admins_add_and_remove_group_members(
     group = succeeded(body, "removeGroupMember")["group"]
     assert group["members"] == [{"email": COLLEAGUE}]
     assert (group_id, sales_id) not in snapshot(engine).members
-    assert_one_record(engine, before, "group.member.remove", "Group", group_id, email, wg)
+    removed = assert_one_record(
+        engine, before, "group.member.remove", "Group", group_id, email, wg, "before"
+    )
+    assert removed == {"email": SALES}
     assert titles_seen(gql, SALES) == set()
 
 

@@ -25,7 +25,6 @@ from graph.pagination import Connection, Page, connection
 from models import agreements as domain
 from models import enums
 from models.agreements import Agreement as AgreementRow
-from models.agreements import Package as PackageRow
 from models.agreements import ServiceAmount as ServiceAmountRow
 
 if TYPE_CHECKING:
@@ -78,6 +77,7 @@ class DrillDown:
         rows = domain.consumption_page(
             session=session, query=query, offset=page.offset, limit=page.limit + 1
         )
+        agreement_loaders(info.context).announce_records(rows)
         return connection(rows, page, lambda: domain.count_rows(session=session, query=query))
 
     @strawberry.field(
@@ -114,11 +114,15 @@ class CustomerActivity:
     workgroup_ids: strawberry.Private[list[int] | None]
     agreement_id: strawberry.Private[int | None]
 
-    def _agreements_condition(self, info: Info, agreement_id: int | None):
-        """Visible active agreements in the selected workgroups (or the one asked for)."""
+    def _counted(
+        self, info: Info, agreement_id: int | None, kind: enums.PackageKind | None = None
+    ):
+        """The service amounts the tiles count (domain.counted_condition: ACTIVE packages of
+        `kind`, or of every tile kind, in active agreements), in the selected workgroups (or
+        the agreement asked for)."""
         loaders = agreement_loaders(info.context)
         return and_(
-            domain.active_condition(loaders.today),
+            domain.counted_condition(loaders.today, kind),
             AgreementRow.workgroup_id.in_(self.workgroup_ids)  # type: ignore[attr-defined]
             if self.workgroup_ids is not None
             else true(),
@@ -146,11 +150,7 @@ class CustomerActivity:
         "BENEFIT lines are listed without numbers."
     )
     def enterprise(self, info: Info) -> list[CategoryTotal]:
-        amounts = and_(
-            self._agreements_condition(info, self.agreement_id),
-            PackageRow.kind == enums.PackageKind.ENTERPRISE.value,
-            PackageRow.status == enums.PackageStatus.ACTIVE.value,
-        )
+        amounts = self._counted(info, self.agreement_id, enums.PackageKind.ENTERPRISE)
         return [
             _total(t) for t in domain.category_totals(session=info.context.session, amounts=amounts)
         ]
@@ -179,7 +179,11 @@ class CustomerActivity:
         agreement_loaders(info.context).announce_packages(rows)
         return rows  # type: ignore[return-value]
 
-    @strawberry.field(description="Totals, description, action link and records of one category.")
+    @strawberry.field(
+        description="Totals, description, action link and records of one category, over "
+        "exactly the lines the tiles count: ACTIVE enterprise and add-on packages of the "
+        "active agreements."
+    )
     def drill_down(
         self, info: Info, category: DrillDownCategory, agreement_id: strawberry.ID | None = None
     ) -> DrillDown:
@@ -187,7 +191,7 @@ class CustomerActivity:
         if agreement_id is not None:
             chosen = self._visible_agreement(info, agreement_id).id
         amounts = and_(
-            self._agreements_condition(info, chosen),
+            self._counted(info, chosen),
             ServiceAmountRow.category == category.value,
         )
         totals = domain.category_totals(session=info.context.session, amounts=amounts)

@@ -9,12 +9,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from graph.loaders import BatchLoader, LoaderFamily
+from graph.support.loaders import support_loaders
 from models import agreements as domain
 from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
 from models.among import among
 from models.customers import Customer
 from models.enums import PackageKind, PackageStatus
 from models.paging import pages_by_parent
+from models.support import SupportCase
 
 
 def _grouped(rows, key) -> dict:
@@ -78,7 +80,17 @@ class AgreementLoaders:
             lambda: Decimal(0),
         )
         self.consumption = LoaderFamily(consumption_by_amount, lambda: ([], 0))
+
+        def cases_by_id(ids: list[int]) -> dict:
+            # Through the request's session: a case the viewer may not see is not found.
+            rows = list(
+                session.execute(select(SupportCase).where(among(SupportCase.id, ids))).scalars()
+            )
+            support_loaders(context).announce_cases(rows)
+            return {c.id: c for c in rows}
+
         self.customers = BatchLoader(customers_by_id, lambda: None)
+        self.cases = BatchLoader(cases_by_id, lambda: None)
         context.loaders.listen("Customer", self.agreements_by_customer.want)
 
     # -- announcing what the next level will ask for
@@ -96,6 +108,9 @@ class AgreementLoaders:
         self.used.want(ids)
         self.consumption.want(ids)
 
+    def announce_records(self, rows: list[ConsumptionRecord]) -> None:
+        self.cases.want(r.case_id for r in rows if r.case_id is not None)
+
     # -- one page of consumption for each of many service amounts, in two statements
 
     def _consumption_pages(
@@ -110,7 +125,7 @@ class AgreementLoaders:
             date_from=date_from,
             date_to=date_to,
         )
-        return pages_by_parent(
+        pages = pages_by_parent(
             session=self.session,
             query=query,
             entity=ConsumptionRecord,
@@ -120,6 +135,8 @@ class AgreementLoaders:
             offset=offset,
             limit=limit,
         )
+        self.announce_records([row for rows, _ in pages.values() for row in rows])
+        return pages
 
 
 def agreement_loaders(context) -> AgreementLoaders:

@@ -21,6 +21,7 @@ from models.agreements import ServiceAmount as ServiceAmountRow
 
 if TYPE_CHECKING:
     from graph.customers.types import Customer
+    from graph.support.types import SupportCase
     from graph.workgroups.types import Workgroup
 
 PackageKind = strawberry.enum(enums.PackageKind, name="PackageKind")
@@ -49,6 +50,17 @@ class ConsumptionRecord(Node):
     @strawberry.field
     def id(self, root: ConsumptionRecordRow) -> strawberry.ID:
         return strawberry.ID(encode_id("ConsumptionRecord", root.id))  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="The support case it was recorded for; null when there is none or the "
+        "viewer may not see it."
+    )
+    def support_case(
+        self, root: ConsumptionRecordRow, info: Info
+    ) -> Annotated["SupportCase", strawberry.lazy("graph.support.types")] | None:
+        if root.case_id is None:
+            return None
+        return agreement_loaders(info.context).cases.get(root.case_id)
 
     @classmethod
     def is_type_of(cls, obj, _info) -> bool:

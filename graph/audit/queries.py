@@ -22,7 +22,7 @@ def activity_page(
     info: Info,
     *,
     workgroup_id: int | None = None,
-    target: tuple[str, int] | None = None,
+    customer_id: int | None = None,
     actor_email: str | None = None,
     at_from: dt.datetime | None = None,
     at_to: dt.datetime | None = None,
@@ -36,7 +36,7 @@ def activity_page(
     page = Page.from_args(first, after, context.settings.max_page_size)
     query = domain.activity_query(
         workgroup_id=workgroup_id,
-        target=target,
+        customer_id=customer_id,
         actor_email=actor_email,
         at_from=at_from,
         at_to=at_to,
@@ -52,16 +52,18 @@ def activity_page(
 
 
 class FeedLoaders:
-    """One page of the activity log for each customer a list announced, in two statements."""
+    """One page of the activity log for each customer a list announced, in two statements:
+    the records concerning the customer (its own changes and those of its contacts, contracts,
+    service level, tags, orders, project memberships and cases)."""
 
     def __init__(self, context):
         def load_pages(offset: int, limit: int):
             def load(ids: list[int]) -> dict:
                 pages = pages_by_parent(
                     session=context.session,
-                    query=domain.activity_query(target_type="Customer"),
+                    query=domain.activity_query(),
                     entity=domain.ActivityRecord,
-                    parent_column=domain.ActivityRecord.target_id,
+                    parent_column=domain.ActivityRecord.customer_id,
                     order_by=domain.ACTIVITY_ORDER,
                     parent_ids=ids,
                     offset=offset,
@@ -118,13 +120,13 @@ class AuditQueries:
         workgroup = None
         if workgroup_id is not None:
             workgroup = decode_pk(workgroup_id, "Workgroup") or NOTHING
-        target = None
+        customer = None
         if customer_id is not None:
-            target = ("Customer", decode_pk(customer_id, "Customer") or NOTHING)
+            customer = decode_pk(customer_id, "Customer") or NOTHING
         return activity_page(
             info,
             workgroup_id=workgroup,
-            target=target,
+            customer_id=customer,
             actor_email=actor_email,
             at_from=from_,
             at_to=to,
