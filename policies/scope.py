@@ -311,7 +311,10 @@ class AccessScope:
             if not isinstance(condition, True_):
                 found = (
                     with_loader_criteria(declared.table, condition, include_aliases=True),
-                    tables_named(condition) & ROW_TYPE_TABLES,
+                    # Only an activity record's condition reads other row types (its subject's).
+                    tables_named(condition) & ROW_TYPE_TABLES
+                    if getattr(declared, "name", None) == ACTIVITY_RECORD
+                    else frozenset(),
                 )
         self._criteria[table_name] = found
         return found
