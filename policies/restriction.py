@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from models.db import RESTRICTED, UNRESTRICTED
-from policies.scope import AccessScope, tables_named
+from policies.scope import TENANT_TABLES, AccessScope, tables_named
 
 SCOPE = "clientele_scope"
 
@@ -36,6 +36,10 @@ def serving() -> Iterator[None]:
         serving_request.reset(token)
 
 
+class UnrestrictedRead(RuntimeError):
+    """A read in a viewer's session that the restriction cannot reach (a programming error)."""
+
+
 def restrict(session: Session, scope: AccessScope) -> None:
     """From now on, every read through `session` sees only what `scope`'s viewer may see."""
     session.info[SCOPE] = scope
@@ -50,9 +54,17 @@ def _restrict_reads(state: ORMExecuteState) -> None:
         state.update_execution_options(**{UNRESTRICTED: why})
         return
     scope: AccessScope | None = state.session.info.get(SCOPE)
-    if scope is None or not state.is_orm_statement:
-        # A statement of table columns names no ORM entity for the criteria to attach to: it
-        # is left unmarked, and the test suite's guard fails any such read of a tenant table.
+    if scope is None:
+        return
+    if not state.is_orm_statement:
+        # A statement of bare table columns names no ORM entity for the criteria to attach to:
+        # in a viewer's session that is refused, not run unrestricted.
+        read = tables_named(state.statement) & TENANT_TABLES.keys()
+        if read:
+            raise UnrestrictedRead(
+                f"A read of {', '.join(sorted(read))} by table columns cannot be restricted to "
+                "the viewer: select the model's attributes, or say why it must read everything."
+            )
         return
     # Only the tables the statement reads (and those their conditions read): the options' cache
     # keys are computed on every execution, so each one left out saves work.

@@ -12,7 +12,7 @@ from graph.schema import build_schema
 from models.customers import Customer
 from models.db import unrestricted
 from policies import Authorizer
-from policies.restriction import restrict, serving_request
+from policies.restriction import UnrestrictedRead, restrict, serving_request
 from policies.row_types import LINK_TABLES, ROW_TYPES, tenant_tables
 from policies.scope import AccessScope
 from tests import restriction_guard
@@ -98,6 +98,19 @@ def test_the_guard_notices_a_read_without_the_restriction(engine):
 
 def _nobody_scope() -> AccessScope:
     return AccessScope.build(authorizer=Authorizer.from_files(), user_id=None, held=[])
+
+
+def test_a_read_by_table_columns_in_a_viewers_session_is_refused(engine):
+    # Given a session restricted to a viewer
+    with Session(engine) as session:
+        restrict(session, _nobody_scope())
+        # When it is asked to read a tenant table by its bare columns (no ORM entity for the
+        # restriction to attach to)
+        # Then it refuses instead of reading every row
+        with pytest.raises(UnrestrictedRead, match="customer"):
+            session.execute(select(Customer.__table__.c.id)).all()  # type: ignore[attr-defined]
+        # and the same read said to be meant for everything runs
+        session.execute(unrestricted(select(Customer.__table__.c.id), "a test")).all()  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
