@@ -42,6 +42,24 @@ CONTACT = ActivitySubject(
 SUPPORT_CASE = ActivitySubject("SupportCase", target="SupportCase")
 ROLE = ActivitySubject("RoleAssignment", rows="RoleAssignment")
 IMPORT = ActivitySubject("ImportJob", target="ImportJob")
+PROJECT_MEMBERSHIP = ActivitySubject(
+    "Customer", target="Project", about="Customer.projects", names={"customerId": "id"}
+)
+CASE_SHARE = ActivitySubject(
+    "SupportCase",
+    target="SupportCase",
+    about="SupportCase.sharedWith",
+    names={"email": "sharedWith"},
+)
+CASE_GROUP_ACCESS = ActivitySubject(
+    "SupportCase",
+    target="SupportCase",
+    about="SupportCase.groupsWithAccess",
+    names={"group": "groupsWithAccess"},
+)
+GROUP_MEMBERSHIP = ActivitySubject(
+    "Group", target="Group", about="Group.members", names={"email": "members"}
+)
 
 ACTIVITY_SUBJECTS: dict[str, ActivitySubject] = {
     "workgroup.create": ActivitySubject("Workgroup", target="Workgroup"),
@@ -62,45 +80,17 @@ ACTIVITY_SUBJECTS: dict[str, ActivitySubject] = {
     "contact.invite": CONTACT,
     "contact.move": CONTACT,
     "project.create": ActivitySubject("Project", target="Project"),
-    "project.member.add": ActivitySubject(
-        "Customer", target="Project", about="Customer.projects", names={"customerId": "id"}
-    ),
-    "project.member.remove": ActivitySubject(
-        "Customer", target="Project", about="Customer.projects", names={"customerId": "id"}
-    ),
+    "project.member.add": PROJECT_MEMBERSHIP,
+    "project.member.remove": PROJECT_MEMBERSHIP,
     "case.open": SUPPORT_CASE,
     "case.close": SUPPORT_CASE,
-    "case.share": ActivitySubject(
-        "SupportCase",
-        target="SupportCase",
-        about="SupportCase.sharedWith",
-        names={"email": "sharedWith"},
-    ),
-    "case.unshare": ActivitySubject(
-        "SupportCase",
-        target="SupportCase",
-        about="SupportCase.sharedWith",
-        names={"email": "sharedWith"},
-    ),
-    "case.group_access.grant": ActivitySubject(
-        "SupportCase",
-        target="SupportCase",
-        about="SupportCase.groupsWithAccess",
-        names={"group": "groupsWithAccess"},
-    ),
-    "case.group_access.revoke": ActivitySubject(
-        "SupportCase",
-        target="SupportCase",
-        about="SupportCase.groupsWithAccess",
-        names={"group": "groupsWithAccess"},
-    ),
+    "case.share": CASE_SHARE,
+    "case.unshare": CASE_SHARE,
+    "case.group_access.grant": CASE_GROUP_ACCESS,
+    "case.group_access.revoke": CASE_GROUP_ACCESS,
     "group.create": ActivitySubject("Group", target="Group"),
-    "group.member.add": ActivitySubject(
-        "Group", target="Group", about="Group.members", names={"email": "members"}
-    ),
-    "group.member.remove": ActivitySubject(
-        "Group", target="Group", about="Group.members", names={"email": "members"}
-    ),
+    "group.member.add": GROUP_MEMBERSHIP,
+    "group.member.remove": GROUP_MEMBERSHIP,
     "import.customers": IMPORT,
     "import.contacts": IMPORT,
 }
