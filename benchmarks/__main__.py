@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from benchmarks import floors, http_load
 from benchmarks.harness import Harness
-from models.accounts import Workgroup
-from models.benchdata import WORKGROUPS, BenchUsers, build
-from models.customers import Customer
+from models.accounts.tables import Workgroup
+from models.customers.tables import Customer
 from models.db import make_engine
+from models.demo.benchdata import WORKGROUPS, BenchUsers, build
 from models.migrate import upgrade
 
 RESULTS = Path(__file__).with_name("results")

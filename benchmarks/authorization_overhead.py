@@ -21,12 +21,13 @@ from sqlmodel import Session
 
 from graph.app import QUERIES_ONLY, GraphQLEndpoint
 from graph.schema import build_schema
-from models.accounts import create_workgroup, grant_role
-from models.customers import Customer, CustomerTag, Tag
+from models.access.roles import grant_role
+from models.core.enums import Role
+from models.customers.tables import Customer, CustomerTag, Tag
 from models.db import make_engine
-from models.enums import Role
 from models.migrate import upgrade
 from models.settings import Settings
+from models.workgroups.operations import create_workgroup
 from policies import Authorizer
 
 EVERY_FIELD = """

@@ -9,11 +9,12 @@ from collections import defaultdict
 import orjson
 from sqlalchemy import and_, exists, func, or_, select
 
-from models.accounts import GroupMember, User, Workgroup
-from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount, today_utc
-from models.among import among
-from models.customers import Customer, CustomerTag, Tag
-from models.support import CaseGroupAccess, CaseShare, SupportCase
+from engine.among import among
+from models.accounts.tables import GroupMember, User, Workgroup
+from models.agreements.operations import today_utc
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.customers.tables import Customer, CustomerTag, Tag
+from models.support.tables import CaseGroupAccess, CaseShare, SupportCase
 
 
 def _timed(work) -> float:

@@ -390,7 +390,7 @@ def create_app(
     # Background work of this process, started with the app and stopped (gracefully) with it.
     background: list[Any] = []
     if settings.smtp_url:
-        from models.mailer import MailSender
+        from models.mail.sender import MailSender
 
         background.append(MailSender(engine=engine, settings=settings))
 

@@ -10,7 +10,7 @@ against the public key. Every failure is Unauthenticated (HTTP 401), never an ex
 
 The identity is exact: only its ASCII letters are lower-cased, and an address that Unicode
 compatibility normalisation or case mapping could turn into another one is refused (see
-models.accounts.ambiguity_problem), as is a token whose `email_verified` is present and not
+models.accounts.emails.ambiguity_problem), as is a token whose `email_verified` is present and not
 true.
 """
 
@@ -26,7 +26,8 @@ from typing import Any
 import jwt
 import orjson
 
-from models.accounts import EMAIL_MAX, ambiguity_problem, normalize_email
+from models.accounts.emails import ambiguity_problem, normalize_email
+from models.accounts.tables import EMAIL_MAX
 from models.settings import HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, Settings
 
 ALGORITHM = "HS256"  # what mint_token signs with

@@ -35,8 +35,8 @@ def cmd_migrate(_args) -> int:
 
 def cmd_seed(args) -> int:
     from models.db import session_scope
+    from models.demo.seed import seed_demo
     from models.migrate import pending_migration_message
-    from models.seed import seed_demo
 
     if not args.demo:
         print("Nothing to seed: pass --demo for the demo data.", file=sys.stderr)
@@ -98,10 +98,11 @@ def cmd_token(args) -> int:
 def cmd_grant(args) -> int:
     from sqlalchemy import select
 
-    from models.accounts import Workgroup, grant_role
+    from models.access.roles import grant_role
+    from models.accounts.tables import Workgroup
+    from models.core.enums import Role
+    from models.core.errors import DomainError, ErrorCode
     from models.db import session_scope
-    from models.enums import Role
-    from models.errors import DomainError, ErrorCode
 
     with session_scope(_engine()) as session:
         workgroup_id = None
@@ -135,7 +136,7 @@ def cmd_grant(args) -> int:
 def cmd_bench_data(args) -> int:
     import time
 
-    from models.benchdata import build
+    from models.demo.benchdata import build
     from models.migrate import pending_migration_message
 
     engine = _engine()

@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from graph.loaders import Loaders
-from models import accounts
-from models.accounts import HeldRole, User
+from models.accounts import users as accounts
+from models.accounts.tables import HeldRole, User
 from models.settings import Settings
 from policies import AccessScope, Authorizer, Forbidden, restrict
 

@@ -5,7 +5,7 @@ from functools import cache
 
 from graphql import GraphQLInputObjectType, GraphQLObjectType, GraphQLSchema
 
-from models.enums import Role
+from models.core.enums import Role
 from policies.authorizer import GRANT, READ, WRITE
 from policies.coordinates import non_schema_coordinates
 from policies.scope import MUTATION_ROOT, ROW_TYPES

@@ -58,6 +58,7 @@ def argument_rules(scope, coordinates) -> dict[tuple[str, str], list[tuple[str, 
             rules.setdefault(key, []).append((argument, reveals, unreadable[0]))  # type: ignore[arg-type]
     return rules
 
+
 _COORDINATE_CACHE_SIZE = 256
 _coordinate_cache: "OrderedDict[int, tuple[Any, frozenset[tuple[str, str]]]]" = OrderedDict()
 _coordinate_lock = Lock()

@@ -19,15 +19,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from engine.among import among
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
 from graph.context import open_viewer
 from graph.ids import decode_pk, encode_id
-from models.accounts import User, Workgroup
-from models.activity import ACTIVITY_ORDER, ActivityRecord
-from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
-from models.among import among
-from models.customers import Customer, CustomerTag, Tag
-from models.enums import ServiceCategory
+from models.accounts.tables import User, Workgroup
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.audit.activity import ACTIVITY_ORDER, ActivityRecord
+from models.core.enums import ServiceCategory
+from models.customers.tables import Customer, CustomerTag, Tag
 from models.settings import Settings
 from policies import AccessScope, Authorizer, restrict
 from policies.authorizer import READ

@@ -4,7 +4,7 @@ import base64
 import binascii
 import re
 
-from models.global_ids import encode_id as encode_id  # the one implementation, re-exported
+from models.core.global_ids import encode_id as encode_id
 
 _PK = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also admits "²"
 _LARGEST_PK = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL

@@ -12,9 +12,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.accounts import User, Workgroup
-from models.among import among
-from models.customers import tags_by_customer
+from engine.among import among
+from models.accounts.tables import User, Workgroup
+from models.customers.tags import tags_by_customer
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -2,6 +2,7 @@
 
 import importlib.util
 import logging
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,6 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from models.mail.smtp import parse_smtp_url
 
 DEVELOPMENT_JWT_SECRET = "clientele-development-secret-change-me"
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -176,10 +179,6 @@ class Settings(BaseSettings):
         return found
 
     def _smtp_problems(self) -> list[str]:
-        from email.utils import parseaddr
-
-        from models.mailer import parse_smtp_url
-
         found = []
         if self.smtp_url is not None:
             try:

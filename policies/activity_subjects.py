@@ -10,7 +10,7 @@ Each key of `before`/`after` names a field of the type `values` (or `names` maps
 a value whose field the reader may not read in the record's workgroup is masked. An action
 that is not declared here is visible to nobody.
 
-Values are recorded in API terms (models.activity.record_activity): the GraphQL field names,
+Values are recorded in API terms (models.audit.activity.record_activity): the GraphQL field names,
 enum values as the API spells them, references as global ids (models.global_ids); an update
 records both sides of exactly the changed fields, a creation `after`, a removal `before`. A
 key that is no field of `values` would be masked for everyone (tests/test_audit_trail.py).

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from models.enums import Role
+from models.core.enums import Role
 from policies.authorizer import AUTHENTICATED, Authorizer
 
 ROLE_PURPOSES = {

@@ -22,15 +22,24 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, select
 
-from models.accounts import GroupMember, RoleAssignment, UserGroup, Workgroup
-from models.activity import ActivityRecord
-from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
-from models.customers import Contact, Customer, CustomerTag, Tag
-from models.imports import ImportJob
-from models.outbox import OutboxMessage
-from models.partner import Contract, CustomerOrder, OrderLine, Project, ProjectMember, ServiceLevel
-from models.recent import CustomerView
-from models.support import CaseGroupAccess, CaseShare, SupportCase, member_rule
+from models.accounts.tables import GroupMember, RoleAssignment, UserGroup, Workgroup
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.audit.activity import ActivityRecord
+from models.customers.recent import CustomerView
+from models.customers.tables import Customer, CustomerTag, Tag
+from models.imports.jobs import ImportJob
+from models.mail.outbox import OutboxMessage
+from models.partner.tables import (
+    Contact,
+    Contract,
+    CustomerOrder,
+    OrderLine,
+    Project,
+    ProjectMember,
+    ServiceLevel,
+)
+from models.support.operations import member_rule
+from models.support.tables import CaseGroupAccess, CaseShare, SupportCase
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ include what the viewer may not see.
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.sql.elements import False_
 
-from models.enums import ServiceCategory
+from models.core.enums import ServiceCategory
 from policies.row_types import RELATED, ROW_TYPES
 
 CATEGORIES = tuple(category.value for category in ServiceCategory)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import with_loader_criteria
 from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.util import find_tables
 
-from models.activity import ActivityRecord
+from models.audit.activity import ActivityRecord
 from policies.activity_subjects import ACTIVITY_SUBJECTS
 from policies.authorizer import AUTHENTICATED, READ, WRITE, Authorizer
 from policies.errors import Forbidden
@@ -179,9 +179,7 @@ class AccessScope:
                 )
         if row.category is not None:
             for category in CATEGORIES:
-                in_everywhere, in_listed = self.visible_in(
-                    category_coordinate(type_name, category)
-                )
+                in_everywhere, in_listed = self.visible_in(category_coordinate(type_name, category))
                 if in_everywhere or in_listed - listed:
                     parts.append(
                         and_(
@@ -264,9 +262,7 @@ class AccessScope:
         """The rows of `type_name` in whose workgroup every one of `coordinates` is readable."""
         everywhere, listed = self.row_workgroups(type_name)
         allows = self.authorizer.allows
-        everywhere = everywhere and all(
-            allows(self.global_roles, c, READ) for c in coordinates
-        )
+        everywhere = everywhere and all(allows(self.global_roles, c, READ) for c in coordinates)
         readable = frozenset(
             wg
             for wg in listed

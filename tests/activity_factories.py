@@ -1,5 +1,6 @@
 """Builders for the customer-activity tests: agreements, packages, service amounts and
-consumption records, made with the domain functions of models/agreements.py. Every date is
+consumption records, made with the domain functions of models/agreements/operations.py.
+Every date is
 an explicit number of days from `today_utc()` (negative = in the past), computed when called.
 
 `build_dashboard` lays out one fixed scenario (described in its docstring) whose totals the
@@ -18,20 +19,17 @@ from starlette.testclient import TestClient
 
 from graph.app import create_app
 from graph.ids import encode_id
-from models.accounts import get_or_create_user
-from models.agreements import (
-    Agreement,
-    ConsumptionRecord,
-    Package,
-    ServiceAmount,
+from models.accounts.users import get_or_create_user
+from models.agreements.operations import (
     add_agreement,
     add_package,
     add_service_amount,
     record_consumption,
     today_utc,
 )
-from models.customers import Customer
-from models.enums import AmountKind, AmountUnit, PackageKind, PackageStatus, ServiceCategory
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.core.enums import AmountKind, AmountUnit, PackageKind, PackageStatus, ServiceCategory
+from models.customers.tables import Customer
 from models.settings import Settings
 from policies import Authorizer
 from tests.conftest import (

@@ -36,24 +36,16 @@ from sqlmodel import Session
 
 import models
 from graph.ids import decode_id, encode_id
-from models.accounts import (
-    GroupMember,
-    RoleAssignment,
-    User,
-    UserGroup,
-    Workgroup,
-    get_or_create_user,
-)
-from models.activity import ActivityRecord
-from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
-from models.customers import Contact, Customer, archive_customer
-from models.enums import CaseClassification, CaseSeverity, Catalog
-from models.imports import ImportJob, create_upload
-from models.outbox import OutboxMessage
-from models.partner import (
-    Contract,
-    CustomerOrder,
-    Project,
+from models.accounts.tables import GroupMember, RoleAssignment, User, UserGroup, Workgroup
+from models.accounts.users import get_or_create_user
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.audit.activity import ActivityRecord
+from models.core.enums import CaseClassification, CaseSeverity, Catalog
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
+from models.imports.jobs import ImportJob, create_upload
+from models.mail.outbox import OutboxMessage
+from models.partner.operations import (
     add_contact,
     add_contract,
     create_order,
@@ -62,14 +54,15 @@ from models.partner import (
     set_project_member,
     set_service_level,
 )
-from models.support import (
-    SupportCase,
+from models.partner.tables import Contact, Contract, CustomerOrder, Project
+from models.support.operations import (
     create_group,
     open_case,
     set_group_access,
     set_group_member,
     share_case,
 )
+from models.support.tables import SupportCase
 from tests.activity_factories import Dashboard, build_dashboard, build_world
 from tests.conftest import World, grant
 from tests.servers import START_TIMEOUT

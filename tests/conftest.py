@@ -17,12 +17,16 @@ import models
 from graph.app import create_app
 from graph.auth import mint_token
 from graph.customers.queries import forget_recorded_views
-from models.accounts import Workgroup, create_workgroup, get_or_create_user, grant_role
-from models.customers import Customer, add_customer
+from models.access.roles import grant_role
+from models.accounts.tables import Workgroup
+from models.accounts.users import get_or_create_user
+from models.core.enums import Role
+from models.customers.operations import add_customer
+from models.customers.tables import Customer
 from models.db import make_engine
-from models.enums import Role
 from models.migrate import upgrade
 from models.settings import Settings
+from models.workgroups.operations import create_workgroup
 from policies import Authorizer
 from tests import restriction_guard, servers
 

@@ -25,9 +25,13 @@ from starlette.testclient import TestClient
 
 from graph.app import create_app
 from graph.ids import encode_id
-from models.accounts import Workgroup, get_or_create_user
-from models.activity import ActivityRecord
-from models.customers import Contact, Customer, archive_customer, tags_by_customer
+from models.accounts.tables import Workgroup
+from models.accounts.users import get_or_create_user
+from models.audit.activity import ActivityRecord
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
+from models.customers.tags import tags_by_customer
+from models.partner.tables import Contact
 from models.settings import Settings
 from policies import Authorizer
 from tests.conftest import (

@@ -1,4 +1,5 @@
-"""Builders for the support-case tests, made with the domain functions of models/support.py.
+"""Builders for the support-case tests, made with the domain functions of
+models/support/operations.py.
 
 `build_reach` lays out the visibility scenario for one viewer (described in its docstring):
 one case for each way in (group, share, primary contact) and one for each way that must not
@@ -14,19 +15,21 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.accounts import User, UserGroup, Workgroup, get_or_create_user, revoke_role
-from models.activity import ActivityRecord
-from models.agreements import Agreement, Package, ServiceAmount
-from models.customers import Customer
-from models.enums import CaseClassification, CaseSeverity, Role
-from models.support import (
-    SupportCase,
+from models.access.roles import revoke_role
+from models.accounts.tables import User, UserGroup, Workgroup
+from models.accounts.users import get_or_create_user
+from models.agreements.tables import Agreement, Package, ServiceAmount
+from models.audit.activity import ActivityRecord
+from models.core.enums import CaseClassification, CaseSeverity, Role
+from models.customers.tables import Customer
+from models.support.operations import (
     create_group,
     open_case,
     set_group_access,
     set_group_member,
     share_case,
 )
+from models.support.tables import SupportCase
 from tests.conftest import World, grant
 
 # A member of Home with no relation to the viewer's cases: the other user of shares and groups.

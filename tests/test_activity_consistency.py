@@ -16,16 +16,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from graph.cli import main
-from models.agreements import (
-    Agreement,
-    ConsumptionRecord,
-    Package,
-    ServiceAmount,
-    record_consumption,
-)
-from models.enums import AmountKind, AmountUnit, PackageKind, ServiceCategory
+from models.agreements.operations import record_consumption
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.core.enums import AmountKind, AmountUnit, PackageKind, ServiceCategory
 from models.settings import get_settings
-from models.support import SupportCase
+from models.support.tables import SupportCase
 from policies import Authorizer
 from policies.authorizer import AUTHENTICATED, READ
 from tests.activity_factories import (

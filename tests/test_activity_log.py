@@ -17,13 +17,13 @@ from sqlmodel import Session
 
 from graph.ids import encode_id
 from graph.schema import build_schema
-from models import partner
-from models.accounts import User, UserGroup, Workgroup, get_or_create_user
-from models.activity import ActivityRecord
-from models.customers import archive_customer
-from models.enums import CaseClassification, CaseSeverity
-from models.support import (
-    SupportCase,
+from models.accounts.tables import User, UserGroup, Workgroup
+from models.accounts.users import get_or_create_user
+from models.audit.activity import ActivityRecord
+from models.core.enums import CaseClassification, CaseSeverity
+from models.customers.operations import archive_customer
+from models.partner import operations as partner
+from models.support.operations import (
     close_case,
     create_group,
     open_case,
@@ -31,6 +31,7 @@ from models.support import (
     set_group_member,
     share_case,
 )
+from models.support.tables import SupportCase
 from tests.conftest import ROLES, World, token_for
 
 SCHEMA = build_schema()._schema

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session
 
-from models.enums import CaseClassification
-from models.support import SupportCase
+from models.core.enums import CaseClassification
+from models.support.tables import SupportCase
 from tests.activity_factories import REACTIVE, agreement, amount, package
 from tests.conftest import World
 from tests.support_factories import gid, new_case, share

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from models.accounts import Workgroup
-from models.among import among
-from models.customers import Customer
+from engine.among import among
+from models.accounts.tables import Workgroup
+from models.customers.tables import Customer
 from models.db import make_engine
 from tests.conftest import make_customer, make_workgroup
 

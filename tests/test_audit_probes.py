@@ -27,8 +27,8 @@ from sqlalchemy.engine import Engine
 
 from graph.ids import encode_id
 from graph.schema import build_schema
-from models.accounts import User
-from models.customers import Customer
+from models.accounts.tables import User
+from models.customers.tables import Customer
 from tests.attack_support import ServerProcess, dump_tables
 from tests.conftest import TEST_SECRET, World
 from tests.test_e2e_server import token

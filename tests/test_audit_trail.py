@@ -20,9 +20,10 @@ from sqlalchemy.engine import Engine
 
 from graph.ids import decode_id, encode_id
 from graph.schema import build_schema
-from models import partner
-from models.activity import ActivityRecord
-from models.customers import Customer, _set_tags, tags_by_customer
+from models.audit.activity import ActivityRecord
+from models.customers.tables import Customer
+from models.customers.tags import set_tags, tags_by_customer
+from models.partner import operations as partner
 from policies.activity_subjects import ACTIVITY_SUBJECTS
 from tests.conftest import World, table_rows
 from tests.import_support import csv_text, run, uploaded_job
@@ -838,7 +839,7 @@ def test_an_imported_tags_cell_is_split_at_its_commas(client, settings, gql, ses
 def test_a_tag_with_a_comma_written_before_the_rule_can_still_be_removed(gql, session, world):
     # Given a customer with a tag holding a comma, written before tags could not hold one
     customer = world.home_customers[0]
-    _set_tags(session, customer, ["alpha", "a,b"])
+    set_tags(session, customer, ["alpha", "a,b"])
     session.commit()
 
     # When it is removed

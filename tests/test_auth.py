@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from graph.app import create_app
 from graph.auth import MAX_TOKEN_BYTES, mint_token
-from models.accounts import User
+from models.accounts.tables import User
 from tests.conftest import TEST_SECRET, World
 
 ME = "{ me { email roles { role workgroup { name } } } }"

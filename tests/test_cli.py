@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 import models
 from graph.cli import main
 from graph.schema import schema_sdl
-from models.accounts import RoleAssignment, User, Workgroup
+from models.accounts.tables import RoleAssignment, User, Workgroup
 from models.db import make_engine
 from models.migrate import current_revision, head_revision
 from models.settings import get_settings

@@ -45,19 +45,14 @@ from sqlmodel import Session
 
 from graph.auth import mint_token
 from graph.ids import encode_id
-from models.accounts import RoleAssignment, User, Workgroup
-from models.activity import ActivityRecord
-from models.customers import Contact, Customer, tags_by_customer
-from models.partner import (
-    OrderLine,
-    Project,
-    ProjectMember,
-    ServiceLevel,
-    add_contact,
-    set_main_contact,
-)
+from models.accounts.tables import RoleAssignment, User, Workgroup
+from models.audit.activity import ActivityRecord
+from models.customers.tables import Customer
+from models.customers.tags import tags_by_customer
+from models.partner.operations import add_contact, set_main_contact
+from models.partner.tables import Contact, OrderLine, Project, ProjectMember, ServiceLevel
 from models.settings import Settings
-from models.support import create_group, set_group_access, set_group_member, share_case
+from models.support.operations import create_group, set_group_access, set_group_member, share_case
 from tests.attack_support import ServerProcess, new_case
 from tests.conftest import TEST_SECRET, World, grant, make_customer
 

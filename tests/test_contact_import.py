@@ -4,8 +4,10 @@ import pytest
 from sqlalchemy import func, select
 
 from graph.ids import encode_id
-from models.customers import Contact, Customer, archive_customer
-from models.imports import ImportJob
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
+from models.imports.jobs import ImportJob
+from models.partner.tables import Contact
 from tests.conftest import World, make_customer
 from tests.import_support import csv_text, job, run, start, upload, uploaded_job
 

@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.customers import Contact, Customer, archive_customer
-from models.partner import add_contact, set_main_contact
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
+from models.partner.operations import add_contact, set_main_contact
+from models.partner.tables import Contact
 from tests.conftest import ROLES, World, grant, make_customer, table_rows
 
 ADMIN = World.email("admin")

@@ -19,16 +19,17 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from graph.ids import encode_id
-from models.customers import Contact, Customer, archive_customer
-from models.partner import (
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
+from models.partner.operations import create_project, set_project_member
+from models.partner.tables import (
+    Contact,
     Contract,
     CustomerOrder,
     OrderLine,
     Project,
     ProjectMember,
     ServiceLevel,
-    create_project,
-    set_project_member,
 )
 from tests.conftest import (
     ROLES,

@@ -14,9 +14,9 @@ from starlette.testclient import TestClient
 from graph import logs
 from graph.app import ConfigurationError, create_app
 from graph.auth import mint_token
-from models.accounts import grant_role
+from models.access.roles import grant_role
+from models.core.enums import Role
 from models.db import make_engine, session_scope
-from models.enums import Role
 from models.migrate import upgrade
 from models.settings import Settings
 from tests.conftest import TEST_SECRET, World

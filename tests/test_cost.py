@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from models.customers import Customer, CustomerTag, Tag
+from models.customers.tables import Customer, CustomerTag, Tag
 from tests.conftest import World, grant, make_workgroup
 
 CUSTOMERS_NESTED = """
@@ -173,14 +173,14 @@ def add_agreements(session, workgroup, customers: int) -> None:
     """`customers` customers, each with an agreement, two packages and consumption."""
     import datetime as dt
 
-    from models.agreements import (
+    from models.agreements.operations import (
         add_agreement,
         add_package,
         add_service_amount,
         record_consumption,
         today_utc,
     )
-    from models.enums import AmountKind, AmountUnit, PackageKind, ServiceCategory
+    from models.core.enums import AmountKind, AmountUnit, PackageKind, ServiceCategory
 
     today = today_utc()
     for i in range(customers):

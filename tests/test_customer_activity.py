@@ -17,9 +17,9 @@ import pytest
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.accounts import Workgroup
-from models.customers import Customer
-from models.enums import AmountUnit
+from models.accounts.tables import Workgroup
+from models.core.enums import AmountUnit
+from models.customers.tables import Customer
 from policies import Authorizer
 from tests.activity_factories import (
     ACTIVE,

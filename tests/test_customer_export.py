@@ -7,7 +7,7 @@ import pytest
 
 from graph.auth import mint_token
 from graph.ids import encode_id
-from models.customers import archive_customer
+from models.customers.operations import archive_customer
 from tests.conftest import World, make_customer
 
 HEADER = [

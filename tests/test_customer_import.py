@@ -5,8 +5,10 @@ from sqlalchemy import func, select
 
 from graph.auth import mint_token
 from graph.ids import encode_id
-from models.activity import ActivityRecord
-from models.customers import Customer, archive_customer, tags_by_customer
+from models.audit.activity import ActivityRecord
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
+from models.customers.tags import tags_by_customer
 from tests.conftest import World, make_customer
 from tests.import_support import csv_text, job, run, start, upload, uploaded_job
 
@@ -100,7 +102,7 @@ def test_a_file_that_cannot_be_read_is_refused_and_stores_nothing(
     )
     assert response.status_code == status, response.text
     assert message in response.json()["errors"][0]["message"]
-    from models.imports import ImportJob
+    from models.imports.jobs import ImportJob
 
     assert session.execute(select(func.count()).select_from(ImportJob)).scalar_one() == 0
 

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from graph.ids import encode_id
-from models.activity import ActivityRecord
-from models.customers import Customer
+from models.audit.activity import ActivityRecord
+from models.customers.tables import Customer
 from tests.conftest import GraphQLClient, World, make_customer
 
 ADMIN = World.email("admin")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from graph.ids import encode_id
-from models.accounts import Workgroup
+from models.accounts.tables import Workgroup
 from tests.conftest import World, grant, make_customer, make_workgroup
 
 ADMIN = World.email("admin")
@@ -176,7 +176,9 @@ def test_a_nul_character_in_a_filter_is_bad_user_input(gql, atlas, argument):
     # given: the Atlas customers
     # when: the list is searched or filtered with a NUL character (no stored text holds one)
     response = gql.post(
-        ADMIN, LIST, {"wg": encode_id("Workgroup", atlas.id), argument: "vip\x00"}  # type: ignore[arg-type]
+        ADMIN,
+        LIST,
+        {"wg": encode_id("Workgroup", atlas.id), argument: "vip\x00"},  # type: ignore[arg-type]
     )
 
     # then: the request is refused before it runs, on every database alike

@@ -13,11 +13,13 @@ import pytest
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.accounts import get_or_create_user
-from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
-from models.customers import Contact, Customer
-from models.enums import AmountUnit, CaseStatus
-from models.support import SupportCase, close_case
+from models.accounts.users import get_or_create_user
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.core.enums import AmountUnit, CaseStatus
+from models.customers.tables import Customer
+from models.partner.tables import Contact
+from models.support.operations import close_case
+from models.support.tables import SupportCase
 from tests.activity_factories import (
     ADD_ON,
     ADVISORY,

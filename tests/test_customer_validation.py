@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.accounts import User
-from models.activity import ActivityRecord
-from models.customers import Customer, CustomerTag, Tag
+from models.accounts.tables import User
+from models.audit.activity import ActivityRecord
+from models.customers.tables import Customer, CustomerTag, Tag
 from tests.conftest import World, make_customer
 
 ADMIN = World.email("admin")

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.accounts import Workgroup
+from models.accounts.tables import Workgroup
 from tests.activity_factories import (
     EDUCATION,
     REACTIVE,

@@ -19,7 +19,7 @@ from graph.app import create_app
 from graph.auth import mint_token
 from graph.ids import encode_id
 from graph.schema import build_schema
-from models import imports
+from models.imports import jobs as imports
 from models.settings import Settings
 from tests.conftest import World, table_rows
 

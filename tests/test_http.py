@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from graph.app import create_app
 from graph.auth import mint_token
-from models.accounts import Workgroup
+from models.accounts.tables import Workgroup
 from tests.conftest import World
 
 ME = "{ me { email } }"

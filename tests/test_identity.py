@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 import models
 from graph.cli import main
 from graph.ids import encode_id
-from models.accounts import User, normalize_email
+from models.accounts.emails import normalize_email
+from models.accounts.tables import User
 from models.db import make_engine
 from models.settings import get_settings
 from tests.conftest import TEST_SECRET, grant, make_customer, make_workgroup

@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 import models
 from graph.app import create_app
 from graph.ids import decode_id, encode_id
-from models.accounts import RoleAssignment, User
+from models.accounts.tables import RoleAssignment, User
 from models.settings import Settings
 from policies import Authorizer
 from tests.attack_support import (

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from graph.auth import mint_token
 from graph.ids import encode_id
-from models.customers import Customer
+from models.customers.tables import Customer
 from models.settings import Settings
 from tests.attack_support import ServerProcess
 from tests.conftest import TEST_SECRET, World

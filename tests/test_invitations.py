@@ -22,11 +22,12 @@ from starlette.testclient import TestClient
 
 from graph.app import create_app
 from graph.ids import decode_pk, encode_id
-from models.customers import Contact, archive_customer
+from models.customers.operations import archive_customer
 from models.db import make_engine, utcnow
-from models.mailer import MailSender, backoff, deliver_pending
-from models.outbox import OutboxMessage
-from models.partner import add_contact
+from models.mail.outbox import OutboxMessage
+from models.mail.sender import MailSender, backoff, deliver_pending
+from models.partner.operations import add_contact
+from models.partner.tables import Contact
 from models.settings import Settings
 from tests.conftest import ROLES, TEST_SECRET, World, make_customer, table_rows, token_for
 from tests.servers import free_port, running_server

@@ -39,13 +39,15 @@ from starlette.testclient import TestClient
 
 from graph.app import create_app
 from graph.ids import decode_pk, encode_id
-from models.accounts import RoleAssignment, User, get_or_create_user
-from models.activity import ActivityRecord
-from models.customers import Customer, archive_customer
-from models.enums import CaseClassification, Catalog
-from models.imports import create_upload
-from models.outbox import OutboxMessage
-from models.partner import (
+from models.accounts.tables import RoleAssignment, User
+from models.accounts.users import get_or_create_user
+from models.audit.activity import ActivityRecord
+from models.core.enums import CaseClassification, Catalog
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
+from models.imports.jobs import create_upload
+from models.mail.outbox import OutboxMessage
+from models.partner.operations import (
     add_contact,
     add_contract,
     create_order,
@@ -56,7 +58,8 @@ from models.partner import (
     update_contact,
 )
 from models.settings import Settings
-from models.support import SupportCase, close_case
+from models.support.operations import close_case
+from models.support.tables import SupportCase
 from policies import Authorizer
 from policies.authorizer import MODEL_PATH, POLICY_PATH
 from tests.activity_factories import (

@@ -14,8 +14,9 @@ from starlette.testclient import TestClient
 
 import models
 from graph.ids import encode_id
-from models.customers import TAGS_PER_CUSTOMER_MAX, Customer, archive_customer
-from models.partner import create_order
+from models.customers.operations import archive_customer
+from models.customers.tables import TAGS_PER_CUSTOMER_MAX, Customer
+from models.partner.operations import create_order
 from tests.conftest import ROLES, GraphQLClient, World, make_customer, table_rows
 
 ADMIN = World.email("admin")
@@ -102,7 +103,7 @@ def scene(session, world: World) -> Scene:
     create_order(
         session=session,
         customer=alpha,
-        catalog=models.enums.Catalog.SOFTWARE,
+        catalog=models.core.enums.Catalog.SOFTWARE,
         lines=[("Office seats", 25), ("Visio", 2)],
         actor_id=None,  # type: ignore[arg-type]
     )

@@ -24,9 +24,9 @@ from sqlmodel import Session
 
 from graph.auth import mint_token
 from graph.ids import encode_id
-from models.activity import ActivityRecord
-from models.customers import Customer, CustomerTag
-from models.partner import CustomerOrder, OrderLine
+from models.audit.activity import ActivityRecord
+from models.customers.tables import Customer, CustomerTag
+from models.partner.tables import CustomerOrder, OrderLine
 from models.settings import Settings
 from tests.attack_support import ServerProcess, TcpProxy
 from tests.conftest import TEST_SECRET, World
@@ -34,7 +34,7 @@ from tests.conftest import TEST_SECRET, World
 pytestmark = pytest.mark.e2e
 
 ADMIN = World.email("admin")
-LINES = 100  # an order's lines: models.partner.LINES_MAX
+LINES = 100  # an order's lines: models.partner.tables.LINES_MAX
 TAGS = 50  # a customer's tags: models.customers.TAGS_PER_CUSTOMER_MAX
 WRITERS = 6
 KILLS = 3  # crash, restart, crash again …

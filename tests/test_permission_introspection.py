@@ -15,10 +15,12 @@ from sqlmodel import Session
 from graph.coordinates import action_of, all_coordinates
 from graph.ids import decode_pk, encode_id
 from graph.schema import build_schema
-from models.accounts import RoleAssignment, UserGroup, get_or_create_user
-from models.activity import ActivityRecord
-from models.enums import CaseClassification, CaseSeverity
-from models.support import SupportCase, close_case, create_group, open_case, share_case
+from models.accounts.tables import RoleAssignment, UserGroup
+from models.accounts.users import get_or_create_user
+from models.audit.activity import ActivityRecord
+from models.core.enums import CaseClassification, CaseSeverity
+from models.support.operations import close_case, create_group, open_case, share_case
+from models.support.tables import SupportCase
 from policies import Authorizer
 from policies.authorizer import AUTHENTICATED
 from tests.conftest import ROLES, World, grant, token_for

@@ -18,8 +18,9 @@ from sqlmodel import Session
 
 from graph.ids import encode_id
 from graph.schema import build_schema
-from models.accounts import Workgroup
-from models.customers import Customer, archive_customer
+from models.accounts.tables import Workgroup
+from models.customers.operations import archive_customer
+from models.customers.tables import Customer
 from tests.conftest import ROLES, World, without_request_ids
 from tests.permission_table import (
     CUSTOMER_VIEWERS,

@@ -13,7 +13,7 @@ import pytest
 
 from graph.ids import encode_id
 from graph.schema import build_schema
-from models.customers import Customer
+from models.customers.tables import Customer
 from tests.conftest import ROLES, World
 from tests.permission_table import (
     CUSTOMER_FIELDS,

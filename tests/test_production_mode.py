@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 
 from graph.app import ConfigurationError, create_app
 from graph.auth import mint_token
-from models.accounts import grant_role
+from models.access.roles import grant_role
+from models.core.enums import Role
 from models.db import make_engine, session_scope
-from models.enums import Role
 from models.migrate import upgrade
 from models.settings import DEVELOPMENT_JWT_SECRET, Settings
 from tests.conftest import World

@@ -9,10 +9,11 @@ from sqlmodel import Session
 
 from graph.customers import queries
 from graph.ids import encode_id
-from models.accounts import User, revoke_role
-from models.customers import archive_customer
-from models.enums import Role
-from models.recent import KEPT_PER_USER, CustomerView
+from models.access.roles import revoke_role
+from models.accounts.tables import User
+from models.core.enums import Role
+from models.customers.operations import archive_customer
+from models.customers.recent import KEPT_PER_USER, CustomerView
 from tests.activity_factories import agreement
 from tests.conftest import World, grant, make_customer
 from tests.test_cost import counting_statements

@@ -1,11 +1,11 @@
-"""Records (models.records) hold what the ORM rows hold: the same attribute names and values
+"""Records (models.core.records) hold what the ORM rows hold: the same attribute names and values
 for every column, and the same answers from the methods resolvers call."""
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.agreements import (
+from models.agreements.tables import (
     Agreement,
     AgreementRecord,
     Package,
@@ -13,9 +13,9 @@ from models.agreements import (
     ServiceAmount,
     ServiceAmountRecord,
 )
-from models.customers import Customer, CustomerRecord
-from models.enums import ServiceCategory
-from models.records import load_records
+from models.core.enums import ServiceCategory
+from models.core.records import load_records
+from models.customers.tables import Customer, CustomerRecord
 from tests.activity_factories import agreement, amount, day, package
 from tests.conftest import make_customer, make_workgroup
 

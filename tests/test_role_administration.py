@@ -10,11 +10,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.accounts import RoleAssignment, User, Workgroup, grant_role, revoke_role
-from models.activity import ActivityRecord
-from models.agreements import add_agreement, today_utc
-from models.enums import Role
-from models.errors import DomainError, ErrorCode
+from models.access.roles import grant_role, revoke_role
+from models.accounts.tables import RoleAssignment, User, Workgroup
+from models.agreements.operations import add_agreement, today_utc
+from models.audit.activity import ActivityRecord
+from models.core.enums import Role
+from models.core.errors import DomainError, ErrorCode
 from policies.authorizer import AUTHENTICATED
 from policies.catalogue import ROLE_PURPOSES, capabilities_of
 from tests.conftest import ROLES, World, grant

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 import models
 from graph.schema import build_schema
-from models.customers import Customer
+from models.customers.tables import Customer
 from models.db import unrestricted
 from policies import Authorizer
 from policies.restriction import UnrestrictedRead, restrict, serving_request

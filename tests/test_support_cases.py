@@ -21,8 +21,8 @@ from sqlmodel import Session
 
 from graph.context import open_viewer
 from graph.ids import encode_id
-from models.accounts import UserGroup, Workgroup
-from models.support import CASE_ORDER, case_query
+from models.accounts.tables import UserGroup, Workgroup
+from models.support.operations import CASE_ORDER, case_query
 from tests.conftest import ROLES, GraphQLClient, World, grant, make_workgroup
 from tests.support_factories import (
     COLLEAGUE,

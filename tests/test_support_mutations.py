@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from graph.ids import encode_id
-from models.accounts import revoke_role
-from models.enums import CaseClassification, CaseSeverity, Role
-from models.support import open_case
+from models.access.roles import revoke_role
+from models.core.enums import CaseClassification, CaseSeverity, Role
+from models.support.operations import open_case
 from tests.conftest import ROLES, GraphQLClient, World, without_request_ids
 from tests.support_factories import (
     COLLEAGUE,

@@ -8,7 +8,7 @@ from graph.access.types import RoleAssignmentPayload
 from graph.core.mutations import authorize_mutation, not_found, run_in_transaction
 from graph.viewer.types import Role
 from graph.workgroups.queries import visible_workgroup_pk
-from models import accounts
+from models.access import roles as accounts
 from policies.authorizer import GRANT
 
 

@@ -16,9 +16,11 @@ from graph.errors import BadUserInput
 from graph.ids import decode_pk
 from graph.viewer.types import Role
 from graph.workgroups.queries import visible_workgroup_pk
-from models.accounts import RoleAssignment as RoleAssignmentRow
-from models.accounts import User, normalize_email, roles_of
-from models.enums import Role as RoleValue
+from models.accounts.emails import normalize_email
+from models.accounts.tables import RoleAssignment as RoleAssignmentRow
+from models.accounts.tables import User
+from models.accounts.users import roles_of
+from models.core.enums import Role as RoleValue
 from policies.catalogue import ROLE_PURPOSES, capabilities_of
 from policies.coordinates import deciding_workgroup
 from policies.scope import AccessScope

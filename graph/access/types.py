@@ -7,7 +7,7 @@ from graph.core.types import Node, UserError
 from graph.ids import encode_id
 from graph.viewer.types import Role
 from graph.workgroups.types import Workgroup
-from models.accounts import RoleAssignment as RoleAssignmentRow
+from models.accounts.tables import RoleAssignment as RoleAssignmentRow
 
 
 @strawberry.type(description="One coordinate a capability grants, and for which action.")

@@ -22,10 +22,10 @@ from graph.agreements.types import (
 from graph.errors import BadUserInput
 from graph.ids import decode_pk
 from graph.pagination import Connection, Page, connection
-from models import agreements as domain
-from models import enums
-from models.agreements import Agreement as AgreementRow
-from models.agreements import ServiceAmount as ServiceAmountRow
+from models.agreements import operations as domain
+from models.agreements.tables import Agreement as AgreementRow
+from models.agreements.tables import ServiceAmount as ServiceAmountRow
+from models.core import enums
 
 if TYPE_CHECKING:
     from graph.support.types import AdditionalCase
@@ -114,9 +114,7 @@ class CustomerActivity:
     workgroup_ids: strawberry.Private[list[int] | None]
     agreement_id: strawberry.Private[int | None]
 
-    def _counted(
-        self, info: Info, agreement_id: int | None, kind: enums.PackageKind | None = None
-    ):
+    def _counted(self, info: Info, agreement_id: int | None, kind: enums.PackageKind | None = None):
         """The service amounts the tiles count (domain.counted_condition: ACTIVE packages of
         `kind`, or of every tile kind, in active agreements), in the selected workgroups (or
         the agreement asked for)."""

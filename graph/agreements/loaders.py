@@ -8,15 +8,15 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from engine.among import among
 from graph.loaders import BatchLoader, LoaderFamily
 from graph.support.loaders import support_loaders
-from models import agreements as domain
-from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount
-from models.among import among
-from models.customers import Customer
-from models.enums import PackageKind, PackageStatus
-from models.paging import pages_by_parent
-from models.support import SupportCase
+from models.agreements import operations as domain
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.core.enums import PackageKind, PackageStatus
+from models.core.paging import pages_by_parent
+from models.customers.tables import Customer
+from models.support.tables import SupportCase
 
 
 def _grouped(rows, key) -> dict:
@@ -57,9 +57,7 @@ class AgreementLoaders:
             return load
 
         def amounts_by_package(ids: list[int]) -> dict:
-            rows = domain.service_amounts_of(
-                session=session, package_ids=ids
-            )
+            rows = domain.service_amounts_of(session=session, package_ids=ids)
             self.announce_amounts(rows)
             return _grouped(rows, lambda s: s.package_id)
 
@@ -67,9 +65,7 @@ class AgreementLoaders:
             return lambda ids: self._consumption_pages(ids, offset, limit, date_from, date_to)
 
         def customers_by_id(ids: list[int]) -> dict:
-            rows = session.execute(
-                select(Customer).where(among(Customer.id, ids))
-            ).scalars()
+            rows = session.execute(select(Customer).where(among(Customer.id, ids))).scalars()
             return {c.id: c for c in rows}
 
         self.agreements_by_customer = BatchLoader(agreements_by_customer, list)

@@ -9,11 +9,11 @@ from graph.agreements.loaders import agreement_loaders
 from graph.agreements.types import Agreement
 from graph.ids import decode_pk
 from graph.pagination import Connection, Page, connection
-from models import agreements as domain
-from models.agreements import Agreement as AgreementRow
-from models.agreements import ConsumptionRecord as ConsumptionRecordRow
-from models.agreements import Package as PackageRow
-from models.agreements import ServiceAmount as ServiceAmountRow
+from models.agreements import operations as domain
+from models.agreements.tables import Agreement as AgreementRow
+from models.agreements.tables import ConsumptionRecord as ConsumptionRecordRow
+from models.agreements.tables import Package as PackageRow
+from models.agreements.tables import ServiceAmount as ServiceAmountRow
 
 NO_WORKGROUP = -1
 
@@ -67,13 +67,7 @@ def by_id(table, type_name: str):
         pk = decode_pk(global_id, type_name)
         if pk is None:
             return None
-        return (
-            info.context.session.execute(
-                select(table).where(table.id == pk)
-            )
-            .scalars()
-            .first()
-        )
+        return info.context.session.execute(select(table).where(table.id == pk)).scalars().first()
 
     return fetch
 

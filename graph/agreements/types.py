@@ -12,12 +12,12 @@ from graph.core.types import Node
 from graph.errors import BadUserInput
 from graph.ids import encode_id
 from graph.pagination import Connection, Page, connection
-from models import enums
-from models.agreements import Agreement as AgreementRow
-from models.agreements import AgreementRecord, PackageRecord, ServiceAmountRecord
-from models.agreements import ConsumptionRecord as ConsumptionRecordRow
-from models.agreements import Package as PackageRow
-from models.agreements import ServiceAmount as ServiceAmountRow
+from models.agreements.tables import Agreement as AgreementRow
+from models.agreements.tables import AgreementRecord, PackageRecord, ServiceAmountRecord
+from models.agreements.tables import ConsumptionRecord as ConsumptionRecordRow
+from models.agreements.tables import Package as PackageRow
+from models.agreements.tables import ServiceAmount as ServiceAmountRow
+from models.core import enums
 
 if TYPE_CHECKING:
     from graph.customers.types import Customer

@@ -11,9 +11,9 @@ from graph.errors import BadUserInput
 from graph.ids import decode_pk
 from graph.loaders import LoaderFamily
 from graph.pagination import Connection, Page, connection
-from models import activity as domain
-from models.agreements import count_rows
-from models.paging import pages_by_parent
+from models.agreements.operations import count_rows
+from models.audit import activity as domain
+from models.core.paging import pages_by_parent
 
 NOTHING = -1
 

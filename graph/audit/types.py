@@ -7,7 +7,7 @@ from strawberry.types import Info
 from graph.core.types import Node
 from graph.ids import encode_id
 from graph.workgroups.types import Workgroup
-from models.activity import ActivityRecord as ActivityRecordRow
+from models.audit.activity import ActivityRecord as ActivityRecordRow
 
 
 def _readable(record: ActivityRecordRow, values: dict | None, info: Info) -> dict | None:

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from graph.context import Context
 from graph.core.types import UserError, user_errors
-from models.errors import DomainError, ErrorCode, FieldError
+from models.core.errors import DomainError, ErrorCode, FieldError
 
 T = TypeVar("T")
 

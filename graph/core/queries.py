@@ -13,8 +13,8 @@ from graph.customers.queries import open_customer
 from graph.ids import decode_id
 from graph.support.queries import case_by_id, group_by_id
 from graph.workgroups.queries import workgroup_by_id
-from models.accounts import RoleAssignment as RoleAssignmentRow
-from models.activity import ActivityRecord as ActivityRecordRow
+from models.accounts.tables import RoleAssignment as RoleAssignmentRow
+from models.audit.activity import ActivityRecord as ActivityRecordRow
 
 # How `node(id:)` fetches each type: through the same visibility as every other path.
 _FETCHERS = {

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from models.errors import ErrorCode, FieldError
+from models.core.errors import ErrorCode, FieldError
 
 UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
 

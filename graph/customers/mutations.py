@@ -14,7 +14,7 @@ from graph.customers.inputs import AddCustomerInput, UpdateCustomerInput
 from graph.customers.queries import customer_by_id
 from graph.customers.types import Customer
 from graph.workgroups.queries import visible_workgroup_pk
-from models import customers as domain
+from models.customers import operations as domain
 
 
 @strawberry.type

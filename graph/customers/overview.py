@@ -15,8 +15,8 @@ from graph.agreements.types import AmountUnit, PackageKind, PackageStatus, Servi
 from graph.errors import BadUserInput
 from graph.ids import encode_id
 from graph.loaders import BatchLoader
-from models import overview as domain
-from models.agreements import today_utc
+from models.agreements.operations import today_utc
+from models.customers import overview as domain
 
 
 class OverviewLoaders:
@@ -27,9 +27,7 @@ class OverviewLoaders:
             lambda ids: domain.contact_counts(session=session, customer_ids=ids), int
         )
         self.open_cases = BatchLoader(
-            lambda ids: domain.open_case_counts(
-                session=session, customer_ids=ids
-            ),
+            lambda ids: domain.open_case_counts(session=session, customer_ids=ids),
             int,
         )
         self.active_agreements = BatchLoader(

@@ -18,16 +18,16 @@ from graph.customers.types import CustomerStatus as CustomerStatusType
 from graph.errors import BadUserInput
 from graph.ids import decode_pk
 from graph.pagination import Connection, Page, connection
-from models.customers import (
+from models.core.enums import CustomerStatus
+from models.customers.operations import (
     CustomerFilter,
     CustomerSort,
     count_customers,
     get_customer,
     list_customers,
 )
+from models.customers.recent import KEPT_PER_USER, recent_customers, record_views
 from models.db import utcnow
-from models.enums import CustomerStatus
-from models.recent import KEPT_PER_USER, recent_customers, record_views
 from policies.arguments import SEARCHED_FIELDS
 
 log = logging.getLogger("clientele.graphql")
@@ -74,18 +74,14 @@ def customer_page(
     context.loaders.workgroups.want(row.workgroup_id for row in rows)
     context.loaders.customer_tags.want(row.id for row in rows)
     context.loaders.announce("Customer", (row.id for row in rows))
-    return connection(
-        rows, page, lambda: count_customers(session=session, spec=spec)
-    )
+    return connection(rows, page, lambda: count_customers(session=session, spec=spec))
 
 
 def customer_by_id(context: Context, global_id: str):
     pk = decode_pk(global_id, "Customer")
     if pk is None:
         return None
-    return get_customer(
-        session=context.session, customer_id=pk
-    )
+    return get_customer(session=context.session, customer_id=pk)
 
 
 def open_customer(context: Context, global_id: str):

@@ -10,10 +10,10 @@ from strawberry.types import Info
 from graph.core.types import Node
 from graph.ids import encode_id
 from graph.pagination import Connection, Page, connection
-from models import enums
-from models.customers import Customer as CustomerRow
-from models.customers import CustomerRecord
-from models.customers import CustomerSort as CustomerSortValues
+from models.core import enums
+from models.customers.operations import CustomerSort as CustomerSortValues
+from models.customers.tables import Customer as CustomerRow
+from models.customers.tables import CustomerRecord
 
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement

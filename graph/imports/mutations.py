@@ -8,8 +8,8 @@ from graph.core.types import UserError
 from graph.imports.inputs import StartImportInput
 from graph.imports.queries import current_import_job
 from graph.imports.types import ImportJob
-from models import import_runner
-from models import imports as domain
+from models.imports import jobs as domain
+from models.imports import runner as import_runner
 from policies.authorizer import WRITE
 from policies.coordinates import IMPORT_COORDINATES
 

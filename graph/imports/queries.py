@@ -5,9 +5,9 @@ from strawberry.types import Info
 from graph.context import Context
 from graph.ids import decode_pk
 from graph.imports.types import ImportJob
-from models.import_runner import fail_interrupted, runner_alive
-from models.imports import ImportJob as ImportJobRow
-from models.imports import ImportStatus
+from models.imports.jobs import ImportJob as ImportJobRow
+from models.imports.jobs import ImportStatus
+from models.imports.runner import fail_interrupted, runner_alive
 
 
 def import_job_by_id(context: Context, global_id: str) -> ImportJobRow | None:

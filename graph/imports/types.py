@@ -5,8 +5,8 @@ import datetime as dt
 import strawberry
 
 from graph.ids import encode_id
-from models import import_runner
-from models import imports as domain
+from models.imports import jobs as domain
+from models.imports import runner as import_runner
 
 ImportKind = strawberry.enum(domain.ImportKind, name="ImportKind")
 ImportStatus = strawberry.enum(domain.ImportStatus, name="ImportStatus")

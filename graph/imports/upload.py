@@ -18,7 +18,7 @@ from starlette.responses import Response
 from graph.auth import Unauthenticated, bearer_token, identity_from_token
 from graph.exports import Refusal, authorized_workgroup, refusal_response
 from graph.ids import encode_id
-from models import imports as domain
+from models.imports import jobs as domain
 from models.settings import Settings
 from policies import Authorizer
 from policies.coordinates import IMPORT_COORDINATES

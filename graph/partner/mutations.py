@@ -24,8 +24,9 @@ from graph.partner.inputs import (
 from graph.partner.types import Catalog, Contact, Contract, Order, Project, ServiceLevel
 from graph.rows import row_by_id
 from graph.workgroups.queries import visible_workgroup_pk
-from models import partner as domain
-from models.customers import Contact as ContactRow
+from models.partner import operations as domain
+from models.partner import tables as domain_tables
+from models.partner.tables import Contact as ContactRow
 
 
 @strawberry.type
@@ -62,7 +63,7 @@ def _visible_contact(info: Info, contact_id: str) -> ContactRow | None:
     return row_by_id(info.context, "Contact", contact_id)
 
 
-def _visible_project(info: Info, project_id: str) -> domain.Project | None:
+def _visible_project(info: Info, project_id: str) -> domain_tables.Project | None:
     return row_by_id(info.context, "Project", project_id)
 
 

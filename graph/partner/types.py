@@ -6,15 +6,16 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from engine.among import among
 from graph.ids import encode_id
 from graph.loaders import BatchLoader
-from models import enums
-from models import partner as domain
-from models.among import among
-from models.customers import Contact as ContactRow
-from models.invitations import InvitationStatus as InvitationStatusValues
-from models.invitations import invitation_status, invitations_by_contact
-from models.outbox import OutboxMessage
+from models.core import enums
+from models.mail.outbox import OutboxMessage
+from models.partner import operations as domain_operations
+from models.partner import tables as domain
+from models.partner.invitations import InvitationStatus as InvitationStatusValues
+from models.partner.invitations import invitation_status, invitations_by_contact
+from models.partner.tables import Contact as ContactRow
 
 Catalog = strawberry.enum(enums.Catalog, name="Catalog")
 ContractType = strawberry.enum(enums.ContractType, name="ContractType")
@@ -133,7 +134,7 @@ class PartnerLoaders:
             return load
 
         def contacts_by_customer(ids: list[int]) -> dict:
-            found = domain.contacts_by_customer(session=session, customer_ids=ids)
+            found = domain_operations.contacts_by_customer(session=session, customer_ids=ids)
             self.invitations.want(c.id for contacts in found.values() for c in contacts)
             return found
 

@@ -2,12 +2,13 @@
 
 from sqlalchemy import select
 
+from engine.among import among
 from graph.loaders import BatchLoader, LoaderFamily
-from models import support as domain
-from models.agreements import Agreement
-from models.among import among
-from models.customers import Customer
-from models.paging import pages_by_parent
+from models.agreements.tables import Agreement
+from models.core.paging import pages_by_parent
+from models.customers.tables import Customer
+from models.support import operations as domain
+from models.support.tables import SupportCase
 
 
 class SupportLoaders:
@@ -38,9 +39,9 @@ class SupportLoaders:
             def load(ids: list[int]) -> dict:
                 pages = pages_by_parent(
                     session=session,
-                    query=domain.case_query( status=status),
-                    entity=domain.SupportCase,
-                    parent_column=domain.SupportCase.customer_id,
+                    query=domain.case_query(status=status),
+                    entity=SupportCase,
+                    parent_column=SupportCase.customer_id,
                     order_by=domain.CASE_ORDER,
                     parent_ids=ids,
                     offset=offset,

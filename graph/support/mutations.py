@@ -13,11 +13,11 @@ from graph.support.inputs import OpenSupportCaseInput
 from graph.support.queries import case_by_id
 from graph.support.types import Group, SupportCase
 from graph.workgroups.queries import visible_workgroup_pk
-from models import support as domain
-from models.agreements import Agreement, Package, ServiceAmount
-from models.customers import Customer
-from models.enums import CaseClassification
-from models.errors import DomainError, ErrorCode, FieldError
+from models.agreements.tables import Agreement, Package, ServiceAmount
+from models.core.enums import CaseClassification
+from models.core.errors import DomainError, ErrorCode, FieldError
+from models.customers.tables import Customer
+from models.support import operations as domain
 from policies.row_types import ROW_TYPES
 
 PRIMARY_CONTACT = ROW_TYPES["SupportCase"].relation_role[0]  # type: ignore[index]

@@ -10,8 +10,9 @@ from graph.pagination import Connection, Page, connection
 from graph.rows import row_by_id
 from graph.support.loaders import support_loaders
 from graph.support.types import AdditionalCase, CaseClassification, CaseStatus, SupportCase
-from models import support as domain
-from models.agreements import count_rows, today_utc
+from models.agreements.operations import count_rows, today_utc
+from models.support import operations as domain
+from models.support import tables as domain_tables
 
 NOTHING = -1
 SEARCH_MAX = 200
@@ -71,9 +72,7 @@ def case_by_id(info: Info, global_id: str):
         return None
     return (
         info.context.session.execute(
-            select(domain.SupportCase).where(
-                domain.SupportCase.id == pk
-            )
+            select(domain_tables.SupportCase).where(domain_tables.SupportCase.id == pk)
         )
         .scalars()
         .first()

@@ -9,10 +9,10 @@ from strawberry.types import Info
 from graph.core.types import Node
 from graph.ids import encode_id
 from graph.support.loaders import support_loaders
-from models import enums
-from models.accounts import User as UserRow
-from models.accounts import UserGroup as GroupRow
-from models.support import SupportCase as SupportCaseRow
+from models.accounts.tables import User as UserRow
+from models.accounts.tables import UserGroup as GroupRow
+from models.core import enums
+from models.support.tables import SupportCase as SupportCaseRow
 
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement

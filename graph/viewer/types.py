@@ -7,8 +7,8 @@ from strawberry.types import Info
 from graph.coordinates import action_of, all_coordinates
 from graph.ids import decode_pk, encode_id
 from graph.workgroups.types import Workgroup
-from models import enums
-from models.accounts import HeldRole
+from models.accounts.tables import HeldRole
+from models.core import enums
 from policies.coordinates import deciding_workgroup
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from strawberry.types import Info
 from graph.core.mutations import authorize_mutation, run_in_transaction
 from graph.core.types import UserError
 from graph.workgroups.types import Workgroup
-from models.accounts import create_workgroup
+from models.workgroups.operations import create_workgroup
 
 
 @strawberry.type

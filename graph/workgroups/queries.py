@@ -5,7 +5,7 @@ from strawberry.types import Info
 from graph.ids import decode_pk
 from graph.pagination import Connection, Page, connection
 from graph.workgroups.types import Workgroup
-from models.accounts import Workgroup as WorkgroupRow
+from models.accounts.tables import Workgroup as WorkgroupRow
 
 
 def visible_workgroup_pk(context, global_id: str | None) -> int | None:
@@ -14,9 +14,7 @@ def visible_workgroup_pk(context, global_id: str | None) -> int | None:
     pk = decode_pk(global_id, "Workgroup")
     if pk is None or not context.scope.sees_workgroup_rows("Workgroup", pk):
         return None
-    found = context.session.execute(
-        select(WorkgroupRow.id).where(WorkgroupRow.id == pk)
-    ).first()
+    found = context.session.execute(select(WorkgroupRow.id).where(WorkgroupRow.id == pk)).first()
     return pk if found else None
 
 
@@ -25,11 +23,7 @@ def workgroup_by_id(info: Info, global_id: str) -> WorkgroupRow | None:
     if pk is None:
         return None
     return (
-        info.context.session.execute(
-            select(WorkgroupRow).where(
-                WorkgroupRow.id == pk
-            )
-        )
+        info.context.session.execute(select(WorkgroupRow).where(WorkgroupRow.id == pk))
         .scalars()
         .first()
     )

@@ -8,7 +8,7 @@ from graph.customers.queries import customer_page
 from graph.customers.types import Customer, CustomerSort, CustomerStatus
 from graph.ids import encode_id
 from graph.pagination import Connection
-from models.accounts import Workgroup as WorkgroupRow
+from models.accounts.tables import Workgroup as WorkgroupRow
 
 if TYPE_CHECKING:
     from graph.agreements.types import Agreement
@@ -73,7 +73,7 @@ class Workgroup(Node):
     ) -> list[Annotated["Project", strawberry.lazy("graph.partner.types")]] | None:
         from sqlalchemy import func, select
 
-        from models.partner import Project
+        from models.partner.tables import Project
 
         return list(  # type: ignore[return-value]
             info.context.session.execute(
@@ -90,7 +90,7 @@ class Workgroup(Node):
         from sqlalchemy import func, select
 
         from graph.support.loaders import support_loaders
-        from models.accounts import UserGroup
+        from models.accounts.tables import UserGroup
 
         rows = list(
             info.context.session.execute(

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Index, Text, update
 from sqlmodel import Field, Session, SQLModel
 
+from models.core.enums import CompanySize, Industry, Relationship, RenewalPolicy
+from models.core.errors import DomainError, ErrorCode, FieldError
 from models.db import UTCDateTime, utcnow
-from models.enums import CompanySize, Industry, Relationship, RenewalPolicy
-from models.errors import DomainError, ErrorCode, FieldError
 
 ERRORS_KEPT = 1000  # row errors stored per run; error_count counts them all
 MAX_COLUMNS = 1000  # columns of an uploaded file (the widest template has 17)
@@ -88,7 +88,7 @@ def _text(cell: str) -> str | None:
     return cell if cell.strip() else None
 
 
-def _neutralised(cell: str) -> str:
+def neutralised(cell: str) -> str:
     """Undoes the quote our exports put before formula-like text ("'=x" → "=x")."""
     if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r":
         return cell[1:]

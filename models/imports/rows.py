@@ -25,22 +25,18 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from models.accounts import normalize_email
-from models.among import among
-from models.customers import (
-    Contact,
-    Customer,
-    CustomerTag,
-    Tag,
-    _validate,
-    tags_by_customer,
-)
+from engine.among import among
+from models.accounts.emails import normalize_email
+from models.core.enums import CustomerStatus
+from models.core.errors import FieldError
+from models.core.validation import check_domain, normalize_domain
+from models.customers.operations import validate_customer
+from models.customers.tables import Customer, CustomerTag, Tag
+from models.customers.tags import tags_by_customer
 from models.db import utcnow
-from models.enums import CustomerStatus
-from models.errors import FieldError
-from models.imports import CellError, ImportJob, _neutralised, fields_of
-from models.partner import _contact_errors
-from models.validation import check_domain, normalize_domain
+from models.imports.jobs import CellError, ImportJob, fields_of, neutralised
+from models.partner.operations import contact_errors
+from models.partner.tables import Contact
 
 IN_CHUNK = 500  # values per IN (...) list, well below every database's parameter limit
 CUSTOMER_DEFAULTS = {
@@ -116,7 +112,7 @@ class RowImporter:
         values: dict[str, Any] = {}
         errors = []
         for position, column, spec in self.columns:
-            cell = _neutralised(cells[position]) if position < len(cells) else ""
+            cell = neutralised(cells[position]) if position < len(cells) else ""
             try:
                 values[spec.model_name] = spec.parse(cell)
             except CellError as error:
@@ -187,7 +183,7 @@ class CustomerImporter(RowImporter):
         for number, values, unreadable in parsed:
             domain = normalize_domain(values["primary_domain"] or "")
             customer = existing.get(domain)
-            clean, problems = _validate(values, creating=customer is None)
+            clean, problems = validate_customer(values, creating=customer is None)
             if problems or unreadable:
                 plan.errors += unreadable + self.row_errors(number, problems)
                 continue
@@ -282,9 +278,9 @@ class CustomerImporter(RowImporter):
                     "Some customers were changed while the import ran; run it again."
                 )
         if tagged:
-            self._set_tags(tagged)
+            self.set_tags(tagged)
 
-    def _set_tags(self, tagged: dict[int, list[str]]) -> None:
+    def set_tags(self, tagged: dict[int, list[str]]) -> None:
         keys = {name.lower(): name for names in tagged.values() for name in names}
         key_list = list(keys)
         for chunk in _chunks(key_list):
@@ -386,7 +382,7 @@ class ContactImporter(RowImporter):
         current_ids = {c.customer_id for c in existing.values() if c.customer_id is not None}
         archived = self._archived(current_ids)
         for number, values in parsed:
-            problems = _contact_errors(
+            problems = contact_errors(
                 {k: values.get(k) for k in ("first_name", "last_name", "email")}
                 | {k: values[k] for k in ("phone", "job_title") if k in values}
             )

@@ -1,5 +1,5 @@
 """The outbox: messages written in the same transaction as the change that causes them, and
-delivered afterwards by a sender (see models.mailer), so a rolled-back change sends nothing."""
+delivered afterwards by a sender (see models.mail.sender), so a rolled-back change sends nothing."""
 
 from datetime import datetime
 

@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models.activity import record_activity
+from models.audit.activity import record_activity
 from models.db import system_session, utcnow
-from models.import_rows import IMPORTERS, ImportConflict, RowError
-from models.imports import ERRORS_KEPT, RUNNER, ImportJob, ImportStatus, records
+from models.imports.jobs import ERRORS_KEPT, RUNNER, ImportJob, ImportStatus, records
+from models.imports.rows import IMPORTERS, ImportConflict, RowError
 
 log = logging.getLogger(__name__)
 

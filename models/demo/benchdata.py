@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
-from models.accounts import GroupMember, RoleAssignment, User, UserGroup, Workgroup
-from models.agreements import Agreement, ConsumptionRecord, Package, ServiceAmount, today_utc
-from models.customers import Customer, CustomerTag, Tag
-from models.db import utcnow
-from models.enums import (
+from models.accounts.tables import GroupMember, RoleAssignment, User, UserGroup, Workgroup
+from models.agreements.operations import today_utc
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.core.enums import (
     AmountKind,
     AmountUnit,
     CaseClassification,
@@ -29,7 +28,9 @@ from models.enums import (
     Role,
     ServiceCategory,
 )
-from models.support import CaseGroupAccess, CaseShare, SupportCase
+from models.customers.tables import Customer, CustomerTag, Tag
+from models.db import utcnow
+from models.support.tables import CaseGroupAccess, CaseShare, SupportCase
 
 BATCH = 5000
 WORKGROUPS = ("Bench North", "Bench South", "Bench West")

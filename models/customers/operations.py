@@ -1,4 +1,5 @@
-"""Customers, their contacts and tags, and the operations that change them."""
+"""Reading and changing customers: filters and pages, validation, adding, updating, archiving
+and reactivating."""
 
 import re
 from collections.abc import Iterator
@@ -10,37 +11,26 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
     ColumnElement,
-    Index,
     String,
-    UniqueConstraint,
     and_,
-    delete,
     exists,
     false,
     func,
     or_,
     select,
-    text,
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from models.activity import record_activity
-from models.among import among
-from models.db import UTCDateTime, utcnow
-from models.enums import CompanySize, CustomerStatus, Industry, Relationship, RenewalPolicy
-from models.errors import DomainError, ErrorCode, FieldError
-from models.records import load_records, record_of
-from models.validation import (
+from models.audit.activity import record_activity
+from models.core.enums import CompanySize, CustomerStatus, Industry, Relationship, RenewalPolicy
+from models.core.errors import DomainError, ErrorCode, FieldError
+from models.core.records import load_records
+from models.core.validation import (
     check_country,
     check_domain,
     check_tag_separator,
@@ -49,118 +39,20 @@ from models.validation import (
     normalize_domain,
     normalize_tag,
 )
-
-TEXT_LIMITS = {
-    "company_name": 200,
-    "city": 100,
-    "state": 100,
-    "address": 500,
-    "postal_code": 20,
-    "phone": 40,
-    "fax": 40,
-    "business_id": 64,
-}
-TAG_MAX = 50
-TAGS_PER_CUSTOMER_MAX = 50
-DOMAINS_PER_CUSTOMER_MAX = 20
-RANK_RANGE = (0, 9999)
-
-
-class Customer(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("workgroup_id", "primary_domain", name="uq_customer_primary_domain"),
-        Index("ix_customer_workgroup_status_name", "workgroup_id", "status", "company_name"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id")
-    company_name: str = Field(max_length=200)
-    primary_domain: str = Field(max_length=253)
-    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    primary_location: str | None = Field(default=None, max_length=2)
-    city: str | None = Field(default=None, max_length=100)
-    state: str | None = Field(default=None, max_length=100)
-    address: str | None = Field(default=None, max_length=500)
-    postal_code: str | None = Field(default=None, max_length=20)
-    phone: str | None = Field(default=None, max_length=40)
-    fax: str | None = Field(default=None, max_length=40)
-    industry: str | None = Field(default=None, max_length=40)
-    company_size: str | None = Field(default=None, max_length=40)
-    rank: int | None = None
-    business_id: str | None = Field(default=None, max_length=64)
-    renewal_policy: str | None = Field(default=None, max_length=40)
-    relationship: str | None = Field(default=None, max_length=40)
-    status: str = Field(default=CustomerStatus.ACTIVE.value, max_length=16)
-    accept_tickets_from_main_contact_only: bool = Field(
-        default=False, sa_column=Column(Boolean, nullable=False, server_default="0")
-    )
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
-    archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    version: int = Field(default=1)
-
-
-class CustomerRecord(record_of(Customer, "CustomerRecord")):  # type: ignore[misc]
-    """A customer as listed in pages of customers (models.records)."""
-
-    __slots__ = ()
-
-
-class Contact(SQLModel, table=True):
-    """A person at a customer; may exist without a customer and be moved to one later."""
-
-    __table_args__ = (
-        Index(
-            "uq_contact_main_per_customer",
-            "customer_id",
-            unique=True,
-            sqlite_where=text("is_main"),
-            postgresql_where=text("is_main"),
-        ),
-        # One contact per e-mail address at a customer, also between concurrent transactions.
-        Index(
-            "uq_contact_email_per_customer",
-            "customer_id",
-            text("lower(email)"),
-            unique=True,
-            sqlite_where=text("customer_id IS NOT NULL"),
-            postgresql_where=text("customer_id IS NOT NULL"),
-        ),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
-    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
-    first_name: str = Field(max_length=100)
-    last_name: str = Field(max_length=100)
-    email: str = Field(max_length=254)
-    phone: str | None = Field(default=None, max_length=40)
-    job_title: str | None = Field(default=None, max_length=100)
-    is_main: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
-
-
-class Tag(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("workgroup_id", "name_key", name="uq_tag_name"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id")
-    name: str = Field(max_length=TAG_MAX)
-    name_key: str = Field(sa_column=Column(String(TAG_MAX), nullable=False))
-
-
-class CustomerTag(SQLModel, table=True):
-    __tablename__ = "customer_tag"
-
-    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
-    tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
+from models.customers.tables import (
+    DOMAINS_PER_CUSTOMER_MAX,
+    RANK_RANGE,
+    TAG_MAX,
+    TAGS_PER_CUSTOMER_MAX,
+    TEXT_LIMITS,
+    Customer,
+    CustomerRecord,
+    CustomerTag,
+    Tag,
+)
+from models.customers.tags import set_tags, tag_keys, tags_by_customer
+from models.db import utcnow
+from models.partner.tables import ProjectMember
 
 
 class CustomerSort(StrEnum):
@@ -242,8 +134,6 @@ def _filter_conditions(spec: CustomerFilter) -> list[ColumnElement[bool]]:
             )
         )
     if spec.project_id is not None:
-        from models.partner import ProjectMember  # the project tables build on this module
-
         conditions.append(
             exists().where(
                 ProjectMember.customer_id == Customer.id,
@@ -305,35 +195,14 @@ def count_customers(*, session: Session, spec: CustomerFilter) -> int:
     return session.execute(query).scalar_one()
 
 
-def get_customer(
-    *, session: Session, customer_id: int
-) -> Customer | None:
-    return (
-        session.execute(select(Customer).where(Customer.id == customer_id))
-        .scalars()
-        .first()
-    )
-
-
-def tags_by_customer(*, session: Session, customer_ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {cid: [] for cid in customer_ids}
-    if not customer_ids:
-        return found
-    rows = session.execute(
-        select(CustomerTag.customer_id, Tag.name)
-        .join(Tag, Tag.id == CustomerTag.tag_id)
-        .where(among(CustomerTag.customer_id, customer_ids))
-        .order_by(CustomerTag.customer_id, func.lower(Tag.name))
-    ).all()
-    for customer_id, name in rows:
-        found[customer_id].append(name)
-    return found
+def get_customer(*, session: Session, customer_id: int) -> Customer | None:
+    return session.execute(select(Customer).where(Customer.id == customer_id)).scalars().first()
 
 
 # ---------------------------------------------------------------- validation
 
 
-def _validate(
+def validate_customer(
     changes: dict[str, Any], *, creating: bool
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """Checks and normalizes `changes`; returns the clean values and every problem found."""
@@ -418,10 +287,6 @@ def _validate(
     return clean, errors
 
 
-def _tag_keys(tags: list[str]) -> set[str]:
-    return {tag.lower() for tag in tags}
-
-
 def _api_name(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -466,63 +331,13 @@ def _domain_taken_meanwhile() -> Iterator[None]:
         raise DomainError([_duplicate_domain_error()]) from failure
 
 
-def _set_tags(session: Session, customer: Customer, names: list[str]) -> None:
-    """Makes `names` the customer's tags, row by row: links to other tags are deleted and
-    missing ones inserted, so a link that stays is never deleted and inserted again, and a
-    link inserted meanwhile by a concurrent transaction is skipped instead of refused."""
-    keys = {name.lower(): name for name in names}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    if keys:
-        # A tag new to the workgroup may be created by a concurrent transaction at the same
-        # time: insert what is missing, skipping what exists or appears meanwhile (in the order
-        # of their keys, so that two transactions never wait for each other's rows in turn).
-        session.execute(
-            insert(Tag)
-            .values(
-                [
-                    {"workgroup_id": customer.workgroup_id, "name": keys[key], "name_key": key}
-                    for key in sorted(keys)
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["workgroup_id", "name_key"])
-        )
-    tag_ids = sorted(
-        session.execute(
-            select(Tag.id).where(
-                Tag.workgroup_id == customer.workgroup_id,
-                Tag.name_key.in_(list(keys)),  # type: ignore[attr-defined]
-            )
-        ).scalars()
-    )
-    unwanted = delete(CustomerTag).where(CustomerTag.customer_id == customer.id)
-    if tag_ids:
-        unwanted = unwanted.where(CustomerTag.tag_id.not_in(tag_ids))  # type: ignore[attr-defined]
-    session.execute(unwanted.execution_options(synchronize_session=False))
-    if tag_ids:
-        session.execute(
-            insert(CustomerTag)
-            .values(
-                [
-                    {
-                        "customer_id": customer.id,
-                        "tag_id": tag_id,
-                        "workgroup_id": customer.workgroup_id,
-                    }
-                    for tag_id in tag_ids
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["customer_id", "tag_id"])
-        )
-
-
 # ---------------------------------------------------------------- changing
 
 
 def add_customer(
     *, session: Session, workgroup_id: int, values: dict[str, Any], actor_id: int | None
 ) -> Customer:
-    clean, errors = _validate(values, creating=True)
+    clean, errors = validate_customer(values, creating=True)
     if "primary_domain" in clean and _primary_domain_taken(
         session, workgroup_id, clean["primary_domain"], None
     ):
@@ -535,7 +350,7 @@ def add_customer(
     with _domain_taken_meanwhile():
         session.flush()
     if tags:
-        _set_tags(session, customer, tags)
+        set_tags(session, customer, tags)
     record_activity(
         session=session,
         actor_id=actor_id,
@@ -568,7 +383,7 @@ def update_customer(
             ]
         )
     _check_version(customer, expected_version)
-    clean, errors = _validate(changes, creating=False)
+    clean, errors = validate_customer(changes, creating=False)
     if "primary_domain" in clean and _primary_domain_taken(
         session, customer.workgroup_id, clean["primary_domain"], customer.id
     ):
@@ -582,14 +397,14 @@ def update_customer(
         else None
     )
     changed = [name for name, value in clean.items() if getattr(customer, name) != value]
-    tags_changed = tags is not None and _tag_keys(tags) != _tag_keys(old_tags or [])
+    tags_changed = tags is not None and tag_keys(tags) != tag_keys(old_tags or [])
     if not changed and not tags_changed:
         return customer
     before = _snapshot(customer, changed, old_tags if tags_changed else None)
     with _domain_taken_meanwhile():
         _bump(session, customer, expected_version, {name: clean[name] for name in changed})
     if tags_changed:
-        _set_tags(session, customer, tags)  # type: ignore[arg-type]
+        set_tags(session, customer, tags)  # type: ignore[arg-type]
     record_activity(
         session=session,
         actor_id=actor_id,

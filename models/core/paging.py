@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from models.among import among
+from engine.among import among
 
 
 def pages_by_parent(

@@ -1,110 +1,43 @@
 """The provider's day-to-day work on a customer: contacts, tags, orders, contracts with their
 service level, and projects customers belong to."""
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
 from sqlalchemy import (
-    Column,
-    Date,
-    Index,
-    Numeric,
-    UniqueConstraint,
     delete,
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from models.accounts import normalize_email
-from models.activity import changed_values, record_activity
-from models.among import among
-from models.customers import Contact, Customer, CustomerStatus, _set_tags, tags_by_customer
-from models.db import UTCDateTime, utcnow
-from models.enums import Catalog, ContractType
-from models.errors import DomainError, ErrorCode, FieldError
-from models.global_ids import global_id
-from models.invitations import queue_invitation
-from models.validation import check_tag_separator, check_text, normalize_tag
-
-MONEY = Numeric(12, 2)
-LINES_MAX = 100
-QUANTITY_MAX = 1_000_000
-
-
-class CustomerOrder(SQLModel, table=True):
-    __tablename__ = "customer_order"
-
-    id: int | None = Field(default=None, primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id")
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    catalog: str = Field(max_length=32)
-    created_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
-    created_by: int | None = Field(default=None, foreign_key="app_user.id")
-
-
-class OrderLine(SQLModel, table=True):
-    __tablename__ = "order_line"
-
-    id: int | None = Field(default=None, primary_key=True)
-    order_id: int = Field(foreign_key="customer_order.id", index=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
-    product: str = Field(max_length=200)
-    quantity: int
-
-
-class Contract(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id")
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    name: str = Field(max_length=200)
-    type: str = Field(max_length=32)
-    rate: Decimal | None = Field(default=None, sa_column=Column(MONEY))
-    amount: Decimal | None = Field(default=None, sa_column=Column(MONEY))
-    starts_on: dt.date | None = Field(default=None, sa_column=Column(Date))
-    ends_on: dt.date | None = Field(default=None, sa_column=Column(Date))
-
-
-class ServiceLevel(SQLModel, table=True):
-    """A customer's SLA targets and alert-threshold profile; one per customer."""
-
-    __tablename__ = "service_level"
-
-    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id")
-    first_response_minutes: int
-    resolution_minutes: int
-    alert_profile: str = Field(max_length=100)
-
-
-class Project(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("workgroup_id", "name", name="uq_project_name"),
-        # Names are unique case-insensitively, also between concurrent transactions.
-        Index("uq_project_name_key", "workgroup_id", text("lower(name)"), unique=True),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id")
-    name: str = Field(max_length=200)
-
-
-class ProjectMember(SQLModel, table=True):
-    __tablename__ = "project_member"
-
-    project_id: int = Field(foreign_key="project.id", primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id", primary_key=True, index=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
+from engine.among import among
+from models.accounts.emails import email_problem, normalize_email
+from models.audit.activity import changed_values, record_activity
+from models.core.enums import Catalog, ContractType, CustomerStatus
+from models.core.errors import DomainError, ErrorCode, FieldError
+from models.core.global_ids import global_id
+from models.core.validation import check_tag_separator, check_text, normalize_tag
+from models.customers.tables import TAG_MAX, TAGS_PER_CUSTOMER_MAX, Customer
+from models.customers.tags import set_tags, tags_by_customer
+from models.partner.invitations import queue_invitation
+from models.partner.tables import (
+    LINES_MAX,
+    QUANTITY_MAX,
+    Contact,
+    Contract,
+    CustomerOrder,
+    OrderLine,
+    Project,
+    ProjectMember,
+    ServiceLevel,
+)
 
 
 def _record(
@@ -119,7 +52,7 @@ def _record(
     after=None,
     customer_id=None,
 ):
-    """An activity record of the change (models.activity.record_activity: values in API terms,
+    """An activity record of the change (models.audit.activity.record_activity: values in API terms,
     `customer_id` the customer the change concerns)."""
     record_activity(
         session=session,
@@ -155,8 +88,7 @@ def _require_active(customer: Customer) -> None:
 # ---------------------------------------------------------------- contacts
 
 
-def _contact_errors(values: dict) -> list[FieldError]:
-    from models.accounts import email_problem
+def contact_errors(values: dict) -> list[FieldError]:
 
     errors = []
     for name, api, limit, required in (
@@ -243,7 +175,7 @@ def add_contact(
     send_invitation: bool = False,
 ) -> Contact:
     """Adds a contact; with `send_invitation`, an invitation is queued in the same transaction."""
-    errors = _contact_errors({"first_name": None, "last_name": None, "email": None, **values})
+    errors = contact_errors({"first_name": None, "last_name": None, "email": None, **values})
     if errors:
         raise DomainError(errors)
     if customer is not None:
@@ -303,7 +235,7 @@ def _require_current_customer_active(session: Session, contact: Contact) -> None
 
 def update_contact(*, session: Session, contact: Contact, values: dict, actor_id: int) -> Contact:
     _require_current_customer_active(session, contact)
-    errors = _contact_errors(values)
+    errors = contact_errors(values)
     if errors:
         raise DomainError(errors)
     clean = {}
@@ -485,7 +417,6 @@ def _lock_customer(session: Session, customer: Customer) -> None:
 def change_tags(
     *, session: Session, customer: Customer, add: list[str], remove: list[str], actor_id: int
 ) -> Customer:
-    from models.customers import TAG_MAX, TAGS_PER_CUSTOMER_MAX
 
     _require_active(customer)
     for tag in add:
@@ -511,7 +442,7 @@ def change_tags(
         )
     if list(wanted) == [t.lower() for t in current]:
         return customer  # adding tags it has, or removing tags it lacks, changes nothing
-    _set_tags(session, customer, list(wanted.values()))
+    set_tags(session, customer, list(wanted.values()))
     _record(
         session,
         actor_id,
@@ -563,9 +494,7 @@ def create_order(
     session.add(order)
     session.flush()
     session.add_all(
-        OrderLine(
-            order_id=order.id, workgroup_id=order.workgroup_id, product=p.strip(), quantity=q
-        )
+        OrderLine(order_id=order.id, workgroup_id=order.workgroup_id, product=p.strip(), quantity=q)
         for p, q in lines
     )
     session.flush()

@@ -1,5 +1,5 @@
 """Invitations to contacts: e-mails written to the outbox in the transaction of the change that
-asks for them, so they commit or roll back with it, and delivered later by models.mailer.
+asks for them, so they commit or roll back with it, and delivered later by models.mail.sender.
 
 An invitation's state is in its outbox row: SENT once `sent_at` is set; FAILED when the sender
 gave up (no `sent_at` and no `next_attempt_at`); otherwise QUEUED, due at `next_attempt_at`.
@@ -10,11 +10,12 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.accounts import Workgroup
-from models.among import among
-from models.customers import Contact, Customer
-from models.mailer import note_queued
-from models.outbox import OutboxMessage
+from engine.among import among
+from models.accounts.tables import Workgroup
+from models.customers.tables import Customer
+from models.mail.outbox import OutboxMessage
+from models.mail.sender import note_queued
+from models.partner.tables import Contact
 
 INVITATION = "invitation"
 SUBJECT_MAX = 200

@@ -13,17 +13,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from models.agreements import (
-    Agreement,
-    ConsumptionRecord,
-    Package,
-    ServiceAmount,
-    active_condition,
-)
-from models.among import among
-from models.customers import Contact
-from models.enums import AmountUnit, CaseStatus, ServiceCategory
-from models.support import SupportCase
+from engine.among import among
+from models.agreements.operations import active_condition
+from models.agreements.tables import Agreement, ConsumptionRecord, Package, ServiceAmount
+from models.core.enums import AmountUnit, CaseStatus, ServiceCategory
+from models.partner.tables import Contact
+from models.support.tables import SupportCase
 
 
 def _counts(session: Session, query, customer_ids: list[int]) -> dict[int, int]:
@@ -43,9 +38,7 @@ def contact_counts(*, session: Session, customer_ids: list[int]) -> dict[int, in
     )
 
 
-def open_case_counts(
-    *, session: Session, customer_ids: list[int]
-) -> dict[int, int]:
+def open_case_counts(*, session: Session, customer_ids: list[int]) -> dict[int, int]:
     """OPEN support cases of each customer."""
     return _counts(
         session,
@@ -82,9 +75,7 @@ class ServiceUsage:
     used: Decimal
 
 
-def service_usage(
-    *, session: Session, customer_ids: list[int]
-) -> dict[int, list[ServiceUsage]]:
+def service_usage(*, session: Session, customer_ids: list[int]) -> dict[int, list[ServiceUsage]]:
     """Consumption of each customer summed per category (and unit: hours and credits never
     add up), most used first, over every agreement of the customer — active or not."""
     used = func.sum(ConsumptionRecord.quantity)
@@ -116,9 +107,7 @@ class PackageLine:
     agreement_number: str
 
 
-def package_lines(
-    *, session: Session, customer_ids: list[int]
-) -> dict[int, list[PackageLine]]:
+def package_lines(*, session: Session, customer_ids: list[int]) -> dict[int, list[PackageLine]]:
     """The packages of each customer's agreements, by expiry."""
     rows = session.execute(
         select(Agreement.customer_id, Agreement.number, Package)

@@ -2,25 +2,29 @@
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.accounts import Workgroup, create_workgroup, grant_role
-from models.agreements import (
+from models.access.roles import grant_role
+from models.accounts.tables import User, Workgroup
+from models.agreements.operations import (
     add_agreement,
     add_package,
     add_service_amount,
     record_consumption,
     today_utc,
 )
-from models.customers import Customer, add_customer, archive_customer
-from models.enums import (
+from models.agreements.tables import Agreement, Package, ServiceAmount
+from models.core.enums import (
     AmountKind,
     AmountUnit,
     CaseClassification,
     CaseSeverity,
+    Catalog,
     CompanySize,
+    ContractType,
     Industry,
     PackageKind,
     PackageStatus,
@@ -29,6 +33,17 @@ from models.enums import (
     Role,
     ServiceCategory,
 )
+from models.customers.operations import add_customer, archive_customer
+from models.customers.tables import Customer
+from models.partner import operations as partner
+from models.support.operations import (
+    create_group,
+    open_case,
+    set_group_access,
+    set_group_member,
+    share_case,
+)
+from models.workgroups.operations import create_workgroup
 
 DEMO_USERS = [
     ("admin@northwind.example", Role.ADMIN, "Northwind"),
@@ -153,13 +168,6 @@ def seed_demo(*, session: Session) -> bool:
 def seed_partner_work(*, session: Session, workgroup: Workgroup) -> None:
     """Contacts (one main contact each), an order, a contract with its service level, and a
     project, on the first Northwind customers."""
-    from decimal import Decimal
-
-    from sqlalchemy import select
-
-    from models import partner
-    from models.enums import Catalog, ContractType
-
     customers = list(
         session.execute(
             select(Customer)
@@ -226,17 +234,6 @@ def seed_partner_work(*, session: Session, workgroup: Workgroup) -> None:
 def seed_cases(*, session: Session, workgroup: Workgroup, other: Workgroup) -> None:
     """Cases that show every way into a case for member@northwind.example (group "Tier 2",
     shared, primary contact), several it cannot see, and additional cases of every reason."""
-    from sqlalchemy import select
-
-    from models.accounts import User
-    from models.agreements import Agreement, Package, ServiceAmount
-    from models.support import (
-        create_group,
-        open_case,
-        set_group_access,
-        set_group_member,
-        share_case,
-    )
 
     def user(email: str) -> User:
         return session.execute(select(User).where(User.email == email)).scalars().one()

@@ -2,8 +2,8 @@
 
 import re
 
-from models.countries import COUNTRY_CODES
-from models.errors import ErrorCode, FieldError
+from models.core.countries import COUNTRY_CODES
+from models.core.errors import ErrorCode, FieldError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")

@@ -8,11 +8,7 @@ as its primary contact, as a user it is shared with, or as a member of a group g
 import datetime as dt
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
-    Index,
-    Text,
-    UniqueConstraint,
     and_,
     case,
     delete,
@@ -25,16 +21,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from models.accounts import GroupMember, User, UserGroup, Workgroup, normalize_email
-from models.activity import record_activity
-from models.agreements import Agreement
-from models.among import among
-from models.db import UNRESTRICTED, UTCDateTime, unrestricted, utcnow
-from models.enums import AdditionalCaseReason, CaseClassification, CaseSeverity, CaseStatus
-from models.errors import DomainError, ErrorCode, FieldError
-from models.validation import check_text
+from engine.among import among
+from models.accounts.emails import normalize_email
+from models.accounts.tables import GroupMember, RoleAssignment, User, UserGroup, Workgroup
+from models.agreements.tables import Agreement
+from models.audit.activity import record_activity
+from models.core.enums import AdditionalCaseReason, CaseClassification, CaseSeverity, CaseStatus
+from models.core.errors import DomainError, ErrorCode, FieldError
+from models.core.validation import check_text
+from models.db import UNRESTRICTED, unrestricted, utcnow
+from models.support.tables import CaseGroupAccess, CaseShare, SupportCase
 
 NOT_COUNTED_CLASSIFICATIONS = (
     CaseClassification.SU.value,
@@ -42,52 +40,6 @@ NOT_COUNTED_CLASSIFICATIONS = (
     CaseClassification.X85.value,
     CaseClassification.REC.value,
 )
-
-
-class SupportCase(SQLModel, table=True):
-    __tablename__ = "support_case"
-    __table_args__ = (
-        UniqueConstraint("workgroup_id", "number", name="uq_support_case_number"),
-        Index("ix_support_case_workgroup_status", "workgroup_id", "status", "created_at"),
-        Index("ix_support_case_workgroup_created", "workgroup_id", "created_at", "id"),
-        Index("ix_support_case_primary_contact", "primary_contact_id", "workgroup_id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id")
-    number: int
-    title: str = Field(max_length=200)
-    description: str | None = Field(default=None, sa_column=Column(Text))
-    status: str = Field(default=CaseStatus.OPEN.value, max_length=16)
-    severity: str = Field(max_length=16)
-    classification: str = Field(default=CaseClassification.STANDARD.value, max_length=16)
-    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
-    agreement_id: int | None = Field(default=None, foreign_key="agreement.id", index=True)
-    package_id: int | None = Field(default=None, foreign_key="package.id")
-    service_amount_id: int | None = Field(default=None, foreign_key="service_amount.id")
-    primary_contact_id: int = Field(foreign_key="app_user.id")
-    created_at: dt.datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
-    closed_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-
-
-class CaseShare(SQLModel, table=True):
-    __tablename__ = "case_share"
-    __table_args__ = (Index("ix_case_share_user_case", "user_id", "case_id"),)
-
-    case_id: int = Field(foreign_key="support_case.id", primary_key=True)
-    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
-
-
-class CaseGroupAccess(SQLModel, table=True):
-    __tablename__ = "case_group_access"
-    __table_args__ = (Index("ix_case_group_access_group_case", "group_id", "case_id"),)
-
-    case_id: int = Field(foreign_key="support_case.id", primary_key=True)
-    group_id: int = Field(foreign_key="user_group.id", primary_key=True)
-    workgroup_id: int = Field(foreign_key="workgroup.id", index=True)
 
 
 # ---------------------------------------------------------------- visibility
@@ -245,11 +197,11 @@ def _flush_unique(session: Session, field: str, message: str) -> None:
 
 
 def holds_role_in(session: Session, user_id: int, workgroup_id: int) -> bool:
-    from models.accounts import RoleAssignment
 
     return (
         session.execute(
-            select(RoleAssignment.id).where(
+            select(RoleAssignment.id)
+            .where(
                 RoleAssignment.user_id == user_id,
                 or_(
                     RoleAssignment.workgroup_id == workgroup_id,

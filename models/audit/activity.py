@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, select
 from sqlmodel import Field, Session, SQLModel
 
+from models.accounts.emails import normalize_email
+from models.accounts.tables import User
 from models.db import UTCDateTime, utcnow
 
 
@@ -85,8 +87,6 @@ def activity_query(
     at_to: datetime | None = None,
 ):
     """Activity records, filtered; newest first when ordered by ACTIVITY_ORDER."""
-    from models.accounts import User, normalize_email
-
     query = select(ActivityRecord)
     if workgroup_id is not None:
         query = query.where(ActivityRecord.workgroup_id == workgroup_id)

@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel
 
-from models.customers import Customer
+from models.customers.tables import Customer
 from models.db import UTCDateTime, utcnow
 
 
@@ -70,9 +70,7 @@ def record_views(
     )
 
 
-def recent_customers(
-    *, session: Session, user_id: int, limit: int
-) -> list[Customer]:
+def recent_customers(*, session: Session, user_id: int, limit: int) -> list[Customer]:
     """The customers `user_id` opened, latest first, that they may still see — archived ones
     included. One statement."""
     return list(

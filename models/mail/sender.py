@@ -16,11 +16,9 @@ import smtplib
 import ssl
 import threading
 import weakref
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
@@ -28,63 +26,16 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from models.db import system_session, utcnow
-from models.outbox import OutboxMessage
+from models.mail.outbox import OutboxMessage
+from models.mail.smtp import SmtpTarget, parse_smtp_url
 from models.settings import Settings
 
 log = logging.getLogger("clientele.mailer")
 # The sender is nobody's request: it delivers the queued mail of every workgroup.
 WHY = "the mail sender"
-
-SCHEMES = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
 ERROR_MAX = 500
 BACKOFF_MAX_SECONDS = 3600.0
 _QUEUED = "clientele.outbox_queued"
-
-
-# ---------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    scheme: str
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-
-    def __str__(self) -> str:  # for logs: never the credentials
-        return f"{self.scheme}://{self.host}:{self.port}"
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    """`smtp://[user:password@]host[:port]`, `smtps://…` (TLS) or `smtp+starttls://…`."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in SCHEMES:
-        raise ValueError(f"the scheme must be one of {', '.join(sorted(SCHEMES))}")
-    if not parts.hostname:
-        raise ValueError("it names no host")
-    try:
-        port = parts.port or SCHEMES[scheme]
-    except ValueError:
-        raise ValueError("its port is not a number from 1 to 65535") from None
-    if (parts.path not in ("", "/")) or parts.query or parts.fragment:
-        raise ValueError("it has a path, query or fragment; give only the host and port")
-    return SmtpTarget(
-        scheme=scheme,
-        host=parts.hostname,
-        port=port,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-    )
-
-
-def smtp_url_problem(url: str) -> str | None:
-    try:
-        parse_smtp_url(url)
-    except ValueError as error:
-        return str(error)
-    return None
 
 
 # ---------------------------------------------------------------- waking senders after a commit

@@ -1,0 +1,1 @@
+"""Who holds which role in a workgroup."""

@@ -1,0 +1,1 @@
+"""Who may sign in: users, workgroups, roles held and groups."""

@@ -1,0 +1,1 @@
+"""Support agreements, packages, service amounts and consumption."""

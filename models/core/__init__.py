@@ -1,0 +1,1 @@
+"""What every domain shares: errors, enums, field rules, records, paging, global ids."""

@@ -1,0 +1,1 @@
+"""Customers: the table, its tags, the recently opened, the overview in numbers."""

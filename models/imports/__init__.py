@@ -1,0 +1,1 @@
+"""CSV imports: uploaded jobs, the rows they write, the runner."""

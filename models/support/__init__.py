@@ -1,0 +1,1 @@
+"""Support cases and the user groups that work on them."""
